@@ -1,0 +1,69 @@
+"""Every setting is an environment variable (a `.env` file may supply them).
+
+The names and defaults of the public ones are fixed by the contract; the rest
+are operational knobs with safe defaults.
+"""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ExposureVariant(BaseSettings):
+    """One experiment arm of slot exposure: how many slots a query shows."""
+
+    person_min: int = 1
+    person_max: int = 3
+    location_min: int = 3
+    location_max: int = 5
+    fairness: bool = True
+
+
+def _default_variants() -> dict[str, ExposureVariant]:
+    return {
+        "control": ExposureVariant(),
+        "wide": ExposureVariant(person_min=2, person_max=3, location_min=4, location_max=5),
+        "no-fairness": ExposureVariant(fairness=False),
+    }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = ""
+    redis_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    jwt_secret: str = ""
+    jwt_issuer: str = "general-scheduler"
+    jwt_ttl_seconds: int = 3600
+    session_ttl_seconds: int = 86400
+    pii_key: str = Field(
+        default="", description="base64 AES-256 key, or 'id:key,id:key' newest first"
+    )
+    hold_ttl_seconds: int = 600
+    exposure_cache_ttl_seconds: int = 420
+    exposure_salt: str = ""
+    exposure_variants: dict[str, ExposureVariant] = Field(default_factory=_default_variants)
+    idempotency_ttl_seconds: int = 86400
+    expiry_interval_seconds: int = 60
+    booking_wait_seconds: float = 5
+    generation_horizon_days: int = 60
+    generation_interval_seconds: int = 3600
+    rate_limit_user_get: str = "60/minute"
+    rate_limit_booking_post: str = "10/minute"
+    rate_limit_admin: str = "600/minute"
+    rate_limit_session_post: str = "20/minute"
+    trusted_proxies: list[str] = Field(default_factory=list)
+    dramatiq_worker_timeout_ms: int = 50
+    dramatiq_heartbeat_timeout_ms: int = 15000
+    log_level: str = "INFO"
+    smtp_url: str = ""
+    notify_from: str = "scheduler@localhost"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,73 @@
+"""Fixtures for tests that talk to the real app, Postgres, Redis and Dramatiq workers."""
+
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import dramatiq
+import pytest
+import redis
+from aiohttp.test_utils import TestClient, TestServer
+
+from common.settings import Settings, get_settings
+from tests.support.api import Api, token
+from web.app import create_app
+from workers.broker import broker
+
+TABLES = (
+    "audit_log, outbox, jobs, idempotency_records, staff_accounts, bookings, slot_instances,"
+    " availability_rules, people, locations"
+)
+
+
+@pytest.fixture(autouse=True)
+async def clean_state() -> None:
+    """Each test starts from empty tables and an empty Redis db."""
+    settings = get_settings()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f"TRUNCATE {TABLES}")
+    finally:
+        await conn.close()
+    redis.Redis.from_url(settings.redis_url).flushdb()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return get_settings().model_copy()
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    try:
+        yield Api(client)
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A raw connection for arranging data and checking what was stored."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def admin_token() -> str:
+    return token(["admin"])
+
+
+@pytest.fixture
+def worker() -> Iterator[dramatiq.Worker]:
+    """Real Dramatiq worker threads consuming from the test run's Redis."""
+    worker = dramatiq.Worker(broker, worker_threads=4, worker_timeout=20)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        broker.flush_all()

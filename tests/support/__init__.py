@@ -1,0 +1,1 @@
+"""Test infrastructure: real services, provisioned per test run."""

@@ -1,0 +1,1 @@
+"""The thin HTTP front: authenticates, validates, rate-limits, and queues work."""

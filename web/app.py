@@ -1,0 +1,62 @@
+"""The aiohttp application factory."""
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from common.pii import PiiKeys
+from common.settings import Settings
+from db.engine import create_engine
+from web.idempotency import IdempotencyStore
+from web.middlewares import request_context
+from web.ratelimit import RateLimiter
+from web.routes import catalog, health, identity
+from web.routing import MAX_BODY_BYTES, Route, add_routes
+from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, SETTINGS
+
+ROUTES: list[Route] = [*health.ROUTES, *identity.ROUTES, *catalog.ROUTES]
+
+
+def _require(settings: Settings) -> None:
+    missing = [
+        name
+        for name in ("database_url", "redis_url", "jwt_secret", "pii_key")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        raise RuntimeError(f"settings missing: {', '.join(n.upper() for n in missing)}")
+
+
+def create_app(settings: Settings) -> web.Application:
+    _require(settings)
+    app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app[PII] = PiiKeys.parse(settings.pii_key)
+    app.cleanup_ctx.append(_connections)
+    add_routes(app, ROUTES)
+    return app
+
+
+async def _connections(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[ENGINE] = create_engine(settings.database_url)
+    app[REDIS] = Redis.from_url(settings.redis_url, decode_responses=True, max_connections=512)
+    app[IDEMPOTENCY] = IdempotencyStore(
+        app[REDIS],
+        app[ENGINE],
+        ttl_seconds=settings.idempotency_ttl_seconds,
+        pending_seconds=int(settings.booking_wait_seconds) + 60,
+    )
+    app[LIMITER] = RateLimiter(
+        settings.redis_url,
+        {
+            "user_get": settings.rate_limit_user_get,
+            "booking_post": settings.rate_limit_booking_post,
+            "admin": settings.rate_limit_admin,
+            "session_post": settings.rate_limit_session_post,
+        },
+    )
+    yield
+    await app[REDIS].aclose()
+    await app[ENGINE].dispose()

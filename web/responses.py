@@ -1,0 +1,44 @@
+"""JSON replies and the contract's error envelope."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from domain.errors import ApiError
+
+
+@dataclass
+class Reply:
+    """What a handler answers: kept as data so idempotency can store and replay it."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status, text=dumps(body), content_type="application/json", headers=headers
+    )
+
+
+def error_body(error: ApiError, request_id: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": error.code.value,
+            "message": error.message,
+            "details": error.details,
+            "request_id": request_id,
+        }
+    }
+
+
+def error_response(error: ApiError, request_id: str) -> web.Response:
+    headers = {k: str(v) for k, v in error.headers.items()}
+    return json_response(error.status, error_body(error, request_id), headers)

@@ -1,0 +1,204 @@
+"""Declared routes and the one pipeline every request goes through.
+
+A route is data (method, path, access, body and query models, replies). The
+pipeline applies, in order: authentication (401), the role matrix (403), the
+rate limit (429), the Idempotency-Key (400), body and query validation
+(413/415/400/422), idempotent replay (409/422), then the handler. The OpenAPI
+document is generated from the same declarations.
+"""
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from domain.errors import ApiError, ErrorCode
+from domain.roles import Permission, allows
+from web.clientip import client_ip
+from web.idempotency import request_hash, valid_key
+from web.identity import Identity, verify_token
+from web.middlewares import REQUEST_ID
+from web.responses import Reply, error_body, json_response
+from web.state import IDEMPOTENCY, LIMITER, SETTINGS
+
+MAX_BODY_BYTES = 64 * 1024
+IDEMPOTENCY_CLAIM = web.RequestKey("idempotency_claim", tuple)
+Access = Literal["public", "token"] | Permission
+
+
+@dataclass
+class Call:
+    """One validated request, as a handler sees it."""
+
+    request: web.Request
+    identity: Identity | None
+    body: Any = None
+    query: Any = None
+
+    @property
+    def actor(self) -> str:
+        assert self.identity is not None
+        return self.identity.subject
+
+
+Handler = Callable[[Call], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    access: Access = "token"
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    responses: Mapping[int, type[BaseModel] | None] = field(default_factory=dict)
+    idempotent: bool = False
+    replies_persisted_by_handler: bool = False
+    rate_limit: str | None = None
+    tag: str = "platform"
+
+
+def add_routes(app: web.Application, routes: list[Route]) -> None:
+    for route in routes:
+        app.router.add_route(route.method, route.path, endpoint(route))
+
+
+def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        identity = _authenticate(request, route)
+        limit_headers = await _spend_budget(request, route, identity)
+        key = _idempotency_key(request, route)
+        query = _parse_query(route, request)
+        raw_body = await _read_json(request) if route.body else None
+        call = Call(request, identity, _validate(route.body, raw_body), query)
+        reply = await _run(route, call, key, raw_body)
+        return json_response(reply.status, reply.body, {**limit_headers, **reply.headers})
+
+    handle.__name__ = route.handler.__name__
+    return handle
+
+
+def _authenticate(request: web.Request, route: Route) -> Identity | None:
+    if route.access == "public":
+        return None
+    settings = request.app[SETTINGS]
+    identity = verify_token(
+        request.headers.get("Authorization"), settings.jwt_secret, settings.jwt_issuer
+    )
+    if isinstance(route.access, Permission) and not allows(identity.roles, route.access):
+        raise ApiError(ErrorCode.FORBIDDEN, "your role may not do this")
+    return identity
+
+
+async def _spend_budget(
+    request: web.Request, route: Route, identity: Identity | None
+) -> dict[str, str]:
+    if route.rate_limit is None:
+        return {}
+    settings = request.app[SETTINGS]
+    ip = client_ip(request, settings.trusted_proxies)
+    caller = f"sub:{identity.subject}" if identity else f"ip:{ip}"
+    return await request.app[LIMITER].hit(route.rate_limit, caller)
+
+
+def _idempotency_key(request: web.Request, route: Route) -> str | None:
+    if not route.idempotent:
+        return None
+    key = request.headers.get("Idempotency-Key")
+    if not valid_key(key):
+        raise ApiError(
+            ErrorCode.IDEMPOTENCY_KEY_REQUIRED,
+            "this request needs an Idempotency-Key header of 1-255 printable ASCII characters",
+        )
+    return key
+
+
+async def _run(route: Route, call: Call, key: str | None, raw_body: Any) -> Reply:
+    if key is None:
+        return await route.handler(call)
+    store = call.request.app[IDEMPOTENCY]
+    digest = request_hash(call.request.method, call.request.path, raw_body)
+    durable = not route.replies_persisted_by_handler
+    replay = await store.begin(call.actor, key, digest, check_durable=durable)
+    if replay is not None:
+        return replay
+    call.request[IDEMPOTENCY_CLAIM] = (key, digest)
+    try:
+        reply = await route.handler(call)
+    except ApiError as error:
+        if error.status >= 500:
+            await store.abandon(call.actor, key)
+            raise
+        reply = Reply(error.status, error_body(error, call.request[REQUEST_ID]), error.headers)
+    except BaseException:
+        await store.abandon(call.actor, key)
+        raise
+    if reply.status >= 500:
+        await store.abandon(call.actor, key)
+    else:
+        await store.complete(call.actor, key, digest, reply, durable=durable)
+    return reply
+
+
+def _parse_query(route: Route, request: web.Request) -> Any:
+    if route.query is None:
+        return None
+    params: dict[str, Any] = {}
+    for name in request.query:
+        values = request.query.getall(name)
+        params[name] = values if len(values) > 1 else values[0]
+    try:
+        return route.query.model_validate(params)
+    except ValidationError as exc:
+        raise _query_error(exc) from None
+
+
+def _query_error(exc: ValidationError) -> ApiError:
+    details = {"fields": _field_errors(exc)}
+    unknown = {"extra_forbidden", "literal_error", "enum"}
+    if all(e["type"] in unknown for e in exc.errors()):
+        return ApiError(ErrorCode.BAD_REQUEST, "unknown query parameter or value", details)
+    return ApiError(ErrorCode.VALIDATION_ERROR, "query parameters failed validation", details)
+
+
+async def _read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is over 64 KiB")
+    if request.content_type != "application/json":
+        raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
+    raw = await request.read()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is over 64 KiB")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(ErrorCode.BAD_REQUEST, "request body is not valid UTF-8 JSON") from None
+
+
+def _validate(model: type[BaseModel] | None, raw: Any) -> Any:
+    if model is None:
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            "request body failed validation",
+            {"fields": _field_errors(exc)},
+        ) from None
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {
+            "field": ".".join(str(p) for p in e["loc"]) or "body",
+            "message": e["msg"],
+            "type": e["type"],
+        }
+        for e in exc.errors(include_url=False, include_input=False)
+    ]

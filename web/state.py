@@ -1,0 +1,17 @@
+"""Typed keys for what the application holds for its lifetime."""
+
+from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.pii import PiiKeys
+from common.settings import Settings
+from web.idempotency import IdempotencyStore
+from web.ratelimit import RateLimiter
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+REDIS = web.AppKey("redis", Redis)
+PII = web.AppKey("pii", PiiKeys)
+IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
+LIMITER = web.AppKey("limiter", RateLimiter)

@@ -1,0 +1,49 @@
+"""The Dramatiq broker, configured once.
+
+Every process that sends or runs messages imports this module before any actor
+is declared. Defaults that Dramatiq sets for general workloads are set here on
+purpose: a full slot is an outcome, not an exception, so retries are few and
+fast; an idle consumer polls every `DRAMATIQ_WORKER_TIMEOUT_MS`, not every second.
+"""
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    AsyncIO,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from common.settings import Settings, get_settings
+from workers.context import RequestContext
+
+MAX_RETRIES = 5
+MIN_BACKOFF_MS = 100
+MAX_BACKOFF_MS = 10_000
+
+
+def build_broker(settings: Settings) -> RedisBroker:
+    middleware = [
+        AgeLimit(),
+        TimeLimit(time_limit=120_000),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        AsyncIO(),
+        RequestContext(),
+    ]
+    return RedisBroker(
+        url=settings.redis_url,
+        middleware=middleware,
+        heartbeat_timeout=settings.dramatiq_heartbeat_timeout_ms,
+        maintenance_chance=1000,
+    )
+
+
+broker = build_broker(get_settings())
+dramatiq.set_broker(broker)

@@ -1,0 +1,12 @@
+"""Entry point of worker processes: `dramatiq workers.main`.
+
+Importing the actor modules registers them with the broker.
+"""
+
+from common.logging import configure_logging
+from common.settings import get_settings
+from workers.broker import broker
+
+configure_logging(get_settings().log_level)
+
+__all__ = ["broker"]
