@@ -1,0 +1,55 @@
+"""Entry point of the scheduler process: `python -m scheduler_jobs.main`."""
+
+import signal
+
+import redis
+import structlog
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from common.logging import configure_logging
+from common.settings import Settings, get_settings
+from scheduler_jobs.lease import Lease
+from scheduler_jobs.registry import ScheduledJob
+
+_log = structlog.get_logger("scheduler")
+
+
+def jobs(settings: Settings) -> list[ScheduledJob]:
+    return []
+
+
+def run_leased(client: redis.Redis, job: ScheduledJob) -> None:
+    lease = Lease(client, job.name, job.lease_ms)
+    if not lease.acquire():
+        return
+    try:
+        job.run()
+    except Exception:
+        _log.exception("job_failed", job=job.name)
+    finally:
+        lease.release()
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    client = redis.Redis.from_url(settings.redis_url)
+    scheduler = BlockingScheduler(timezone="UTC")
+    for job in jobs(settings):
+        scheduler.add_job(
+            run_leased,
+            "interval",
+            args=[client, job],
+            seconds=job.interval_seconds,
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=None,
+        )
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    _log.info("scheduler_started", jobs=[j.name for j in jobs(settings)])
+    scheduler.start()
+
+
+if __name__ == "__main__":
+    main()
