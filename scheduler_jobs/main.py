@@ -1,5 +1,6 @@
 """Entry point of the scheduler process: `python -m scheduler_jobs.main`."""
 
+import datetime as dt
 import signal
 
 import redis
@@ -44,7 +45,7 @@ def main() -> None:
             id=job.name,
             max_instances=1,
             coalesce=True,
-            next_run_time=None,
+            next_run_time=dt.datetime.now(dt.UTC),
         )
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     _log.info("scheduler_started", jobs=[j.name for j in jobs(settings)])
