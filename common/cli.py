@@ -1,0 +1,81 @@
+"""Operator commands: `python -m common.cli <command>`.
+
+- `migrate`: apply database migrations.
+- `create-staff EMAIL --role admin [--password …]`: create or update a staff account.
+- `token --role admin [--subject …]`: print a bearer token signed with JWT_SECRET.
+"""
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from argon2 import PasswordHasher
+from sqlalchemy import text
+
+from common.ids import new_id
+from common.settings import get_settings
+from db.engine import create_engine
+from db.migrate import upgrade
+from domain.roles import STAFF_ROLES
+from web.identity import issue_token
+
+
+async def create_staff(database_url: str, email: str, password: str, roles: list[str]) -> str:
+    """Creates the account, or resets its password and roles if it exists; returns its id."""
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as conn:
+            staff_id = await conn.scalar(
+                text(
+                    "INSERT INTO staff_accounts (id, email, password_hash, roles)"
+                    " VALUES (:id, :email, :hash, :roles)"
+                    " ON CONFLICT (email) DO UPDATE"
+                    " SET password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles,"
+                    " active = TRUE RETURNING id"
+                ),
+                {
+                    "id": new_id(),
+                    "email": email.strip().lower(),
+                    "hash": PasswordHasher().hash(password),
+                    "roles": roles,
+                },
+            )
+    finally:
+        await engine.dispose()
+    return str(staff_id)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m common.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations")
+    staff = commands.add_parser("create-staff", help="create or update a staff account")
+    staff.add_argument("email")
+    staff.add_argument("--role", action="append", choices=sorted(STAFF_ROLES), required=True)
+    staff.add_argument("--password", help="prompted for when omitted")
+    tok = commands.add_parser("token", help="print a bearer token")
+    tok.add_argument("--role", action="append", required=True)
+    tok.add_argument("--subject", default="cli")
+    tok.add_argument("--ttl", type=int, default=12 * 3600)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    if args.command == "migrate":
+        upgrade(settings.database_url)
+    elif args.command == "create-staff":
+        password = args.password or getpass.getpass("password: ")
+        staff_id = asyncio.run(create_staff(settings.database_url, args.email, password, args.role))
+        print(staff_id)
+    elif args.command == "token":
+        print(
+            issue_token(settings.jwt_secret, settings.jwt_issuer, args.subject, args.role, args.ttl)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
