@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from multidict import CIMultiDict
 
 from common.settings import get_settings
 from web.identity import issue_token
@@ -21,7 +22,7 @@ def token(roles: list[str], subject: str | None = None, ttl: int = 3600) -> str:
 class Response:
     status: int
     json: Any
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
 
     @property
     def code(self) -> str | None:
@@ -53,7 +54,7 @@ class Api:
             body = await response.json(content_type=None)
         except ValueError:
             body = None
-        return Response(response.status, body, dict(response.headers))
+        return Response(response.status, body, CIMultiDict(response.headers))
 
     async def get(self, path: str, **kwargs: Any) -> Response:
         return await self.request("GET", path, **kwargs)

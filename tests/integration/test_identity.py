@@ -1,0 +1,124 @@
+"""Tokens: what is accepted, what is refused with 401, and how staff and visitors get one."""
+
+import time
+
+import jwt
+import pytest
+
+from common.cli import create_staff
+from common.settings import Settings
+from tests.support.api import Api, token
+
+
+def _forge(settings: Settings, **claims: object) -> str:
+    base = {"sub": "someone", "roles": ["admin"], "exp": int(time.time()) + 60}
+    return jwt.encode({**base, **claims}, settings.jwt_secret, algorithm="HS256")
+
+
+async def _status_with(api: Api, bearer: str) -> tuple[int, str | None]:
+    response = await api.get("/admin/v1/locations", headers={"Authorization": bearer})
+    return response.status, response.code
+
+
+async def test_valid_token_is_accepted(api: Api, settings: Settings) -> None:
+    assert await _status_with(api, f"Bearer {_forge(settings)}") == (200, None)
+
+
+async def test_token_without_issuer_is_accepted(api: Api, settings: Settings) -> None:
+    assert (await _status_with(api, f"Bearer {_forge(settings)}"))[0] == 200
+
+
+async def test_missing_token_is_401(api: Api) -> None:
+    response = await api.get("/admin/v1/locations")
+    assert response.status == 401
+    assert response.code == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Basic abc", "Bearer not.a.jwt", "token"])
+async def test_malformed_authorization_is_401(api: Api, header: str) -> None:
+    assert await _status_with(api, header) == (401, "UNAUTHENTICATED")
+
+
+async def test_expired_token_is_401(api: Api, settings: Settings) -> None:
+    expired = _forge(settings, exp=int(time.time()) - 5)
+    assert await _status_with(api, f"Bearer {expired}") == (401, "UNAUTHENTICATED")
+
+
+async def test_token_signed_with_another_key_is_401(api: Api) -> None:
+    forged = jwt.encode({"sub": "x", "roles": ["admin"], "exp": time.time() + 60}, "k" * 40)
+    assert await _status_with(api, f"Bearer {forged}") == (401, "UNAUTHENTICATED")
+
+
+async def test_alg_none_token_is_401(api: Api) -> None:
+    unsigned = jwt.encode(
+        {"sub": "x", "roles": ["admin"], "exp": int(time.time()) + 60}, None, algorithm="none"
+    )
+    assert await _status_with(api, f"Bearer {unsigned}") == (401, "UNAUTHENTICATED")
+
+
+async def test_other_algorithm_with_the_same_secret_is_401(api: Api, settings: Settings) -> None:
+    other = jwt.encode(
+        {"sub": "x", "roles": ["admin"], "exp": int(time.time()) + 60},
+        settings.jwt_secret,
+        algorithm="HS512",
+    )
+    assert await _status_with(api, f"Bearer {other}") == (401, "UNAUTHENTICATED")
+
+
+async def test_token_without_exp_is_401(api: Api, settings: Settings) -> None:
+    no_exp = jwt.encode({"sub": "x", "roles": ["admin"]}, settings.jwt_secret, algorithm="HS256")
+    assert await _status_with(api, f"Bearer {no_exp}") == (401, "UNAUTHENTICATED")
+
+
+async def test_token_from_another_issuer_is_401(api: Api, settings: Settings) -> None:
+    assert await _status_with(api, f"Bearer {_forge(settings, iss='evil')}") == (
+        401,
+        "UNAUTHENTICATED",
+    )
+
+
+async def test_user_role_is_forbidden_on_admin_api(api: Api) -> None:
+    response = await api.get("/admin/v1/locations", token=token(["user"]))
+    assert response.status == 403
+    assert response.code == "FORBIDDEN"
+
+
+async def test_staff_login_returns_a_working_bearer_token(api: Api, settings: Settings) -> None:
+    await create_staff(settings.database_url, "Ops@Example.org", "correct horse", ["manager"])
+    response = await api.post(
+        "/auth/token", json={"email": "ops@example.org", "password": "correct horse"}
+    )
+    assert response.status == 200
+    assert response.json["token_type"] == "Bearer"
+    assert response.json["expires_in"] > 0
+    claims = jwt.decode(response.json["access_token"], settings.jwt_secret, algorithms=["HS256"])
+    assert claims["roles"] == ["manager"]
+    assert claims["iss"] == settings.jwt_issuer
+    listed = await api.get("/admin/v1/locations", token=response.json["access_token"])
+    assert listed.status == 200
+
+
+async def test_staff_login_with_wrong_password_is_401(api: Api, settings: Settings) -> None:
+    await create_staff(settings.database_url, "ops@example.org", "correct horse", ["admin"])
+    response = await api.post("/auth/token", json={"email": "ops@example.org", "password": "nope"})
+    assert response.status == 401
+    assert response.code == "UNAUTHENTICATED"
+
+
+async def test_login_for_unknown_email_is_401(api: Api) -> None:
+    response = await api.post("/auth/token", json={"email": "who@example.org", "password": "x"})
+    assert response.status == 401
+
+
+async def test_visitor_session_token_has_user_role_and_its_own_subject(
+    api: Api, settings: Settings
+) -> None:
+    first = await api.post("/v1/sessions")
+    second = await api.post("/v1/sessions")
+    assert first.status == 201
+    claims = jwt.decode(first.json["session_token"], settings.jwt_secret, algorithms=["HS256"])
+    assert claims["roles"] == ["user"]
+    assert claims["sub"] == first.json["session_id"]
+    assert first.json["session_id"] != second.json["session_id"]
+    forbidden = await api.get("/admin/v1/locations", token=first.json["session_token"])
+    assert forbidden.status == 403
