@@ -100,8 +100,9 @@ def main() -> int:
         f"  dashboard  http://{host}:{dashboard_port}   (user {ADMIN_EMAIL},"
         f" password {env['ADMIN_PASSWORD']})\n"
         f"  admin token (12 h):\n{token}\n\n"
-        f"  try: curl -X POST http://{host}:{port}/admin/v1/locations"
-        f" -H 'Authorization: Bearer $TOKEN' -H 'Idempotency-Key: first'"
+        f"  try:\n    export TOKEN={token}\n"
+        f"    curl -X POST http://{host}:{port}/admin/v1/locations"
+        f' -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: first"'
         f" -H 'Content-Type: application/json' -d '{{\"name\": \"Main clinic\"}}'\n",
         flush=True,
     )

