@@ -1,17 +1,17 @@
 """Provisions real Postgres and Redis for the run before any application module is imported.
 
-Application modules read settings (and the worker broker binds to Redis) at import
-time, so the environment is set in `pytest_configure`, ahead of collection.
+Application modules read settings (and the worker broker binds to Redis) when they
+are imported, and pytest may import nested conftest files before `pytest_configure`
+runs, so the environment is set here, while this root conftest is being imported.
 """
 
+import logging
 import os
 
 import pytest
 
 from common.pii import generate_key
 from tests.support.services import Services
-
-_services = Services()
 
 TEST_ENV = {
     "JWT_SECRET": "test-secret-" + "x" * 32,
@@ -25,18 +25,22 @@ TEST_ENV = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    _services.start()
-    os.environ.update(TEST_ENV)
-    os.environ["DATABASE_URL"] = _services.database_url
-    os.environ["REDIS_URL"] = _services.redis_url
-
+def _provision() -> Services:
     from common.logging import configure_logging
     from db.migrate import upgrade
 
+    services = Services()
+    services.start()
+    os.environ.update(TEST_ENV)
+    os.environ["DATABASE_URL"] = services.database_url
+    os.environ["REDIS_URL"] = services.redis_url
     configure_logging("INFO")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    upgrade(services.database_url)
+    return services
 
-    upgrade(_services.database_url)
+
+_services = _provision()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
