@@ -11,11 +11,11 @@ from db.engine import create_engine
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
-from web.routes import catalog, health, identity
+from web.routes import catalog, health, identity, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, SETTINGS
 
-ROUTES: list[Route] = [*health.ROUTES, *identity.ROUTES, *catalog.ROUTES]
+ROUTES: list[Route] = [*health.ROUTES, *identity.ROUTES, *catalog.ROUTES, *slots.ROUTES]
 
 
 def _require(settings: Settings) -> None:

@@ -1,0 +1,295 @@
+"""Reading availability: exposed slots and dates for visitors, every slot for staff.
+
+All three read `db.availability`, the single definition of what is available.
+"""
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from common.metrics import EXPOSED_SLOTS
+from common.settings import ExposureVariant, Settings
+from db import availability
+from db.availability import SlotAvailability
+from domain import exposure
+from domain.errors import ApiError, ErrorCode
+from domain.localdays import day_bounds, today
+from domain.roles import Permission
+from domain.timezones import is_iana_zone, zone
+from web.models import Strict
+from web.responses import Reply
+from web.routing import Call, Route
+from web.state import ENGINE, REDIS, SETTINGS
+
+MAX_DATE_SPAN_DAYS = 90
+DEFAULT_DATE_SPAN_DAYS = 30
+DEFAULT_VARIANT = "control"
+VARIANT_HEADER = "X-Exposure-Variant"
+
+
+def _iana(value: str | None) -> str | None:
+    if value is not None and not is_iana_zone(value):
+        raise ValueError("timezone must be an IANA time zone name, e.g. Asia/Dubai")
+    return value
+
+
+class SlotsQuery(Strict):
+    location_id: uuid.UUID
+    date: dt.date | None = None
+    person_id: uuid.UUID | None = None
+    timezone: str | None = None
+
+    _zone = field_validator("timezone")(_iana)
+
+
+class DatesQuery(Strict):
+    location_id: uuid.UUID
+    person_id: uuid.UUID | None = None
+    from_: dt.date | None = Field(default=None, alias="from")
+    to: dt.date | None = None
+    timezone: str | None = None
+
+    _zone = field_validator("timezone")(_iana)
+
+
+class SlotOut(BaseModel):
+    id: str
+    location_id: str
+    person_id: str | None
+    start_at: str
+    end_at: str
+    remaining: int
+
+
+class SlotsReply(BaseModel):
+    date: str
+    timezone: str
+    variant: str
+    slots: list[SlotOut]
+    total_available: int
+    has_more: bool
+
+
+class DateOut(BaseModel):
+    date: str
+    available: int
+
+
+class DatesReply(BaseModel):
+    timezone: str
+    dates: list[DateOut]
+
+
+class StaffSlotOut(SlotOut):
+    capacity: int
+    booked: int
+    held: int
+    status: str
+
+
+class StaffSlotsReply(BaseModel):
+    items: list[StaffSlotOut]
+
+
+async def _effective_zone(
+    conn: AsyncConnection,
+    location_id: uuid.UUID,
+    person_id: uuid.UUID | None,
+    requested: str | None,
+) -> str:
+    """The zone to count dates and render instants in; 404 for an unknown location or person."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT l.timezone, p.id AS person_id FROM locations l"
+                " LEFT JOIN people p ON p.id = CAST(:person AS uuid) AND p.location_id = l.id"
+                " WHERE l.id = :location"
+            ),
+            {"location": location_id, "person": person_id},
+        )
+    ).one_or_none()
+    if row is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "location not found")
+    if person_id is not None and row.person_id is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "person not found at this location")
+    return requested or row.timezone
+
+
+def _slot_json(slot: SlotAvailability, zone_name: str) -> dict[str, Any]:
+    tz = zone(zone_name)
+    return {
+        "id": str(slot.id),
+        "location_id": str(slot.location_id),
+        "person_id": str(slot.person_id) if slot.person_id else None,
+        "start_at": slot.start_at.astimezone(tz).isoformat(),
+        "end_at": slot.end_at.astimezone(tz).isoformat(),
+        "remaining": slot.remaining,
+    }
+
+
+def _variant(settings: Settings, requested: str | None) -> tuple[str, ExposureVariant]:
+    variants = settings.exposure_variants
+    if requested in variants:
+        return requested, variants[requested]
+    return DEFAULT_VARIANT, variants.get(DEFAULT_VARIANT, ExposureVariant())
+
+
+def _pick(
+    settings: Settings,
+    identity: str,
+    day: dt.date,
+    person_id: uuid.UUID | None,
+    variant: ExposureVariant,
+    eligible: list[SlotAvailability],
+    zone_name: str,
+) -> list[str]:
+    tz = zone(zone_name)
+    candidates = [exposure.Candidate(str(s.id), s.start_at.astimezone(tz)) for s in eligible]
+    seed = exposure.seed(
+        settings.exposure_salt,
+        identity,
+        day,
+        str(person_id) if person_id else None,
+        exposure.hour_window(dt.datetime.now(dt.UTC)),
+    )
+    sizes = (
+        exposure.SizeRange(variant.person_min, variant.person_max)
+        if person_id
+        else exposure.SizeRange(variant.location_min, variant.location_max)
+    )
+    return [c.id for c in exposure.choose(candidates, seed, sizes, variant.fairness)]
+
+
+def _still_eligible(cached: str | None, zone_name: str, eligible_ids: set[str]) -> list[str]:
+    """The cached sample minus slots taken meanwhile; empty if it was for another zone."""
+    if cached is None:
+        return []
+    entry = json.loads(cached)
+    if entry.get("zone") != zone_name:
+        return []
+    return [slot_id for slot_id in entry["ids"] if slot_id in eligible_ids]
+
+
+async def list_slots(call: Call) -> Reply:
+    query: SlotsQuery = call.query
+    app = call.request.app
+    settings = app[SETTINGS]
+    variant_name, variant = _variant(settings, call.request.headers.get(VARIANT_HEADER))
+    async with app[ENGINE].connect() as conn:
+        zone_name = await _effective_zone(conn, query.location_id, query.person_id, query.timezone)
+        day = query.date or today(zone(zone_name))
+        start, end = day_bounds(day, zone(zone_name))
+        eligible = await availability.day_slots(
+            conn, query.location_id, query.person_id, start, end, only_eligible=True
+        )
+    by_id = {str(s.id): s for s in eligible}
+    key = f"expose:{call.actor}:{day.isoformat()}:{query.person_id or 'all'}:{variant_name}"
+    redis = app[REDIS]
+    shown = _still_eligible(await redis.get(key), zone_name, set(by_id))
+    if not shown and eligible:
+        shown = _pick(settings, call.actor, day, query.person_id, variant, eligible, zone_name)
+        entry = json.dumps({"zone": zone_name, "ids": shown})
+        await redis.set(key, entry, ex=settings.exposure_cache_ttl_seconds)
+    slots = sorted((by_id[i] for i in shown), key=lambda s: (s.start_at, s.id))
+    scope = "person" if query.person_id else "location"
+    EXPOSED_SLOTS.labels(scope, variant_name).observe(len(slots))
+    return Reply(
+        200,
+        {
+            "date": day.isoformat(),
+            "timezone": zone_name,
+            "variant": variant_name,
+            "slots": [_slot_json(s, zone_name) for s in slots],
+            "total_available": len(eligible),
+            "has_more": len(eligible) > len(slots),
+        },
+    )
+
+
+async def list_dates(call: Call) -> Reply:
+    query: DatesQuery = call.query
+    async with call.request.app[ENGINE].connect() as conn:
+        zone_name = await _effective_zone(conn, query.location_id, query.person_id, query.timezone)
+        tz = zone(zone_name)
+        first = query.from_ or today(tz)
+        last = query.to or first + dt.timedelta(days=DEFAULT_DATE_SPAN_DAYS)
+        if last < first or (last - first).days > MAX_DATE_SPAN_DAYS:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                f"'to' must be within {MAX_DATE_SPAN_DAYS} days after 'from'",
+                {"fields": [{"field": "to", "message": "out of range"}]},
+            )
+        start, _ = day_bounds(first, tz)
+        _, end = day_bounds(last, tz)
+        counts = await availability.dates_with_availability(
+            conn, query.location_id, query.person_id, start, end, zone_name
+        )
+    return Reply(
+        200,
+        {
+            "timezone": zone_name,
+            "dates": [{"date": day.isoformat(), "available": n} for day, n in counts],
+        },
+    )
+
+
+async def list_staff_slots(call: Call) -> Reply:
+    query: SlotsQuery = call.query
+    async with call.request.app[ENGINE].connect() as conn:
+        zone_name = await _effective_zone(conn, query.location_id, query.person_id, query.timezone)
+        day = query.date or today(zone(zone_name))
+        start, end = day_bounds(day, zone(zone_name))
+        slots = await availability.day_slots(conn, query.location_id, query.person_id, start, end)
+    items = [
+        {
+            **_slot_json(s, zone_name),
+            "capacity": s.capacity,
+            "booked": s.booked,
+            "held": s.held,
+            "status": s.status,
+        }
+        for s in slots
+    ]
+    return Reply(200, {"items": items})
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/v1/slots",
+        list_slots,
+        "Slots exposed to this visitor for one date",
+        access="token",
+        query=SlotsQuery,
+        responses={200: SlotsReply},
+        rate_limit="user_get",
+        tag="availability",
+    ),
+    Route(
+        "GET",
+        "/v1/dates",
+        list_dates,
+        "Dates with at least one available slot",
+        access="token",
+        query=DatesQuery,
+        responses={200: DatesReply},
+        rate_limit="user_get",
+        tag="availability",
+    ),
+    Route(
+        "GET",
+        "/admin/v1/slots",
+        list_staff_slots,
+        "Every slot of one date with its capacity and usage",
+        access=Permission.CATALOG_READ,
+        query=SlotsQuery,
+        responses={200: StaffSlotsReply},
+        rate_limit="admin",
+        tag="availability",
+    ),
+]
