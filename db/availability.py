@@ -83,11 +83,16 @@ busy AS (
     {person_filter}
 ),
 overlap AS (
-  SELECT w.id, sum(b.used)::int AS n
-  FROM win w JOIN busy b
-    ON b.person_id = w.person_id AND b.id <> w.id
-   AND b.start_at < w.end_at AND b.end_at > w.start_at
-  GROUP BY w.id
+  -- From each busy slot, probe the person index for the window's slots it overlaps:
+  -- T overlaps S when S starts before T ends and S ends after T starts, so S starts
+  -- at most the window's longest slot before T does.
+  SELECT s.id, sum(b.used)::int AS n
+  FROM busy b JOIN slot_instances s
+    ON s.person_id = b.person_id AND s.id <> b.id
+   AND s.start_at < b.end_at AND s.end_at > b.start_at
+   AND s.start_at > b.start_at - (SELECT max(end_at - start_at) FROM win)
+  WHERE s.start_at >= :start AND s.start_at < :end
+  GROUP BY s.id
 ),
 avail AS (
   SELECT w.*, w.capacity - w.booked - w.held - coalesce(o.n, 0) AS free
@@ -102,7 +107,14 @@ rated AS (
 """
 
 
-_DAY_SELECT = "SELECT * FROM rated {where} ORDER BY start_at, id"
+_DAY_SELECT = (
+    "SELECT id, location_id, person_id, start_at, end_at, capacity, booked, held, remaining,"
+    " status, eligible FROM rated {where} ORDER BY start_at, id"
+)
+# Prepared statements switch to a generic plan after five runs; with the window's
+# bounds unknown it estimates one row everywhere and nests loops that cost 5x the
+# custom plan, so these reads always plan for their actual bounds.
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 _DATES_SELECT = (
     "SELECT (start_at AT TIME ZONE :zone)::date AS day, count(*)::int AS available"
     " FROM rated WHERE eligible GROUP BY day ORDER BY day"
@@ -154,23 +166,9 @@ async def day_slots(
 ) -> list[SlotAvailability]:
     """Slots of a location (or one of its people) starting in `[start, end)`, by start."""
     statement = _DAY_STATEMENTS[(person_id is not None, only_eligible)]
+    await conn.execute(_CUSTOM_PLANS)
     result = await conn.execute(statement, _params(location_id, person_id, start, end))
-    return [
-        SlotAvailability(
-            id=row.id,
-            location_id=row.location_id,
-            person_id=row.person_id,
-            start_at=row.start_at,
-            end_at=row.end_at,
-            capacity=row.capacity,
-            booked=row.booked,
-            held=row.held,
-            remaining=row.remaining,
-            status=row.status,
-            eligible=row.eligible,
-        )
-        for row in result
-    ]
+    return [SlotAvailability(*row) for row in result]
 
 
 async def dates_with_availability(
@@ -183,5 +181,6 @@ async def dates_with_availability(
 ) -> list[tuple[dt.date, int]]:
     """Eligible slot counts per local date of `zone`, for slots starting in `[start, end)`."""
     params = {**_params(location_id, person_id, start, end), "zone": zone}
+    await conn.execute(_CUSTOM_PLANS)
     result = await conn.execute(_DATES_STATEMENTS[person_id is not None], params)
     return [(row.day, row.available) for row in result]

@@ -136,7 +136,9 @@ def _variant(settings: Settings, requested: str | None) -> tuple[str, ExposureVa
     variants = settings.exposure_variants
     if requested in variants:
         return requested, variants[requested]
-    return DEFAULT_VARIANT, variants.get(DEFAULT_VARIANT, ExposureVariant())
+    if DEFAULT_VARIANT in variants:
+        return DEFAULT_VARIANT, variants[DEFAULT_VARIANT]
+    return DEFAULT_VARIANT, ExposureVariant()
 
 
 def _pick(
