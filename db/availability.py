@@ -184,3 +184,14 @@ async def dates_with_availability(
     await conn.execute(_CUSTOM_PLANS)
     result = await conn.execute(_DATES_STATEMENTS[person_id is not None], params)
     return [(row.day, row.available) for row in result]
+
+
+async def next_hold_expiry(conn: AsyncConnection, location_id: uuid.UUID) -> dt.datetime | None:
+    """When the location's earliest active hold lapses, freeing capacity without a write."""
+    return await conn.scalar(
+        text(
+            "SELECT min(hold_expires_at) FROM bookings"
+            " WHERE status = 'held' AND hold_expires_at > now() AND location_id = :location"
+        ),
+        {"location": location_id},
+    )

@@ -1,5 +1,6 @@
 """Availability reads over HTTP: exposed slots, dates with availability, the staff day view."""
 
+import asyncio
 import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from common.ids import new_id
 from tests.support.api import Api, token
+from web.availability_cache import AVAILABILITY_CACHE
 
 DUBAI = ZoneInfo("Asia/Dubai")
 DAY = dt.datetime.now(DUBAI).date() + dt.timedelta(days=5)
@@ -403,3 +405,28 @@ async def test_exposure_is_recorded_by_scope_and_variant(api: Api, db: asyncpg.C
     before = observed()
     await _exposed(api, token(["user"]), location_id=str(location_id))
     assert observed() == before + 1
+
+
+async def test_availability_cache_listens_for_slot_changes(api: Api) -> None:
+    assert api.client.app[AVAILABILITY_CACHE].listening
+
+
+async def test_change_from_another_connection_is_seen_at_once(api: Api, db: asyncpg.Connection):
+    location_id = await _location(db)
+    slot_id = await _slot(db, location_id, _at(9))
+    visitor = token(["user"])
+    assert (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 1
+    await db.execute("UPDATE slot_instances SET status = 'blocked' WHERE id = $1", slot_id)
+    assert (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 0
+
+
+async def test_lapsing_hold_frees_the_slot_without_any_write(api: Api, db: asyncpg.Connection):
+    location_id = await _location(db)
+    slot_id = await _slot(db, location_id, _at(9))
+    await _hold(db, slot_id, dt.timedelta(seconds=1))
+    visitor = token(["user"])
+    assert (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 0
+    deadline = asyncio.get_running_loop().time() + 5
+    while (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 0:
+        assert asyncio.get_running_loop().time() < deadline, "the lapsed hold still counts"
+        await asyncio.sleep(0.1)

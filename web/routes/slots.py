@@ -6,6 +6,7 @@ All three read `db.availability`, the single definition of what is available.
 import datetime as dt
 import json
 import uuid
+from collections.abc import Container
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -21,6 +22,7 @@ from domain.errors import ApiError, ErrorCode
 from domain.localdays import day_bounds, today
 from domain.roles import Permission
 from domain.timezones import is_iana_zone, zone
+from web.availability_cache import AVAILABILITY_CACHE
 from web.models import Strict
 from web.responses import Reply
 from web.routing import Call, Route
@@ -103,6 +105,12 @@ async def _effective_zone(
     requested: str | None,
 ) -> str:
     """The zone to count dates and render instants in; 404 for an unknown location or person."""
+    return requested or await _location_zone(conn, location_id, person_id)
+
+
+async def _location_zone(
+    conn: AsyncConnection, location_id: uuid.UUID, person_id: uuid.UUID | None
+) -> str:
     row = (
         await conn.execute(
             text(
@@ -117,7 +125,45 @@ async def _effective_zone(
         raise ApiError(ErrorCode.NOT_FOUND, "location not found")
     if person_id is not None and row.person_id is None:
         raise ApiError(ErrorCode.NOT_FOUND, "person not found at this location")
-    return requested or row.timezone
+    return row.timezone
+
+
+def _later() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+
+
+async def _cached_zone(call: Call, query: SlotsQuery) -> str:
+    app = call.request.app
+
+    async def compute() -> tuple[str, dt.datetime]:
+        async with app[ENGINE].connect() as conn:
+            return await _location_zone(conn, query.location_id, query.person_id), _later()
+
+    key = ("zone", query.person_id)
+    zone_name = await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
+    return query.timezone or zone_name
+
+
+async def _cached_eligible(
+    call: Call, query: SlotsQuery, start: dt.datetime, end: dt.datetime
+) -> dict[str, SlotAvailability]:
+    """The window's eligible slots by id, in start order.
+
+    Cached until a change, a hold lapsing or a slot starting; shared, so never mutated.
+    """
+    app = call.request.app
+
+    async def compute() -> tuple[dict[str, SlotAvailability], dt.datetime]:
+        async with app[ENGINE].connect() as conn:
+            slots = await availability.day_slots(
+                conn, query.location_id, query.person_id, start, end, only_eligible=True
+            )
+            lapse = await availability.next_hold_expiry(conn, query.location_id)
+        moments = [s.start_at for s in slots[:1]] + ([lapse] if lapse else [])
+        return {str(s.id): s for s in slots}, min(moments, default=_later())
+
+    key = ("eligible", query.person_id, start, end)
+    return await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
 
 
 def _slot_json(slot: SlotAvailability, zone_name: str) -> dict[str, Any]:
@@ -167,14 +213,14 @@ def _pick(
     return [c.id for c in exposure.choose(candidates, seed, sizes, variant.fairness)]
 
 
-def _still_eligible(cached: str | None, zone_name: str, eligible_ids: set[str]) -> list[str]:
+def _still_eligible(cached: str | None, zone_name: str, eligible: Container[str]) -> list[str]:
     """The cached sample minus slots taken meanwhile; empty if it was for another zone."""
     if cached is None:
         return []
     entry = json.loads(cached)
     if entry.get("zone") != zone_name:
         return []
-    return [slot_id for slot_id in entry["ids"] if slot_id in eligible_ids]
+    return [slot_id for slot_id in entry["ids"] if slot_id in eligible]
 
 
 async def list_slots(call: Call) -> Reply:
@@ -182,18 +228,15 @@ async def list_slots(call: Call) -> Reply:
     app = call.request.app
     settings = app[SETTINGS]
     variant_name, variant = _variant(settings, call.request.headers.get(VARIANT_HEADER))
-    async with app[ENGINE].connect() as conn:
-        zone_name = await _effective_zone(conn, query.location_id, query.person_id, query.timezone)
-        day = query.date or today(zone(zone_name))
-        start, end = day_bounds(day, zone(zone_name))
-        eligible = await availability.day_slots(
-            conn, query.location_id, query.person_id, start, end, only_eligible=True
-        )
-    by_id = {str(s.id): s for s in eligible}
+    zone_name = await _cached_zone(call, query)
+    day = query.date or today(zone(zone_name))
+    start, end = day_bounds(day, zone(zone_name))
+    by_id = await _cached_eligible(call, query, start, end)
     key = f"expose:{call.actor}:{day.isoformat()}:{query.person_id or 'all'}:{variant_name}"
     redis = app[REDIS]
-    shown = _still_eligible(await redis.get(key), zone_name, set(by_id))
-    if not shown and eligible:
+    shown = _still_eligible(await redis.get(key), zone_name, by_id)
+    if not shown and by_id:
+        eligible = list(by_id.values())
         shown = _pick(settings, call.actor, day, query.person_id, variant, eligible, zone_name)
         entry = json.dumps({"zone": zone_name, "ids": shown})
         await redis.set(key, entry, ex=settings.exposure_cache_ttl_seconds)
@@ -207,8 +250,8 @@ async def list_slots(call: Call) -> Reply:
             "timezone": zone_name,
             "variant": variant_name,
             "slots": [_slot_json(s, zone_name) for s in slots],
-            "total_available": len(eligible),
-            "has_more": len(eligible) > len(slots),
+            "total_available": len(by_id),
+            "has_more": len(by_id) > len(slots),
         },
     )
 
