@@ -11,6 +11,8 @@ active hold passing its deadline, an eligible slot starting) and never longer th
 A read racing a change cannot store what it read: each location has a generation,
 bumped on every notification, and an entry computed under an older generation is
 not kept. While the listening connection is down nothing is cached at all.
+Concurrent misses for the same entry share one computation, so a change under
+load costs one query per entry, not one per waiting request.
 """
 
 import asyncio
@@ -27,6 +29,7 @@ from aiohttp import web
 
 CHANNEL = "slot_availability"
 RECONNECT_SECONDS = 1.0
+MAX_ENTRIES_PER_LOCATION = 512
 _log = structlog.get_logger("web.availability_cache")
 
 
@@ -44,6 +47,7 @@ class AvailabilityCache:
     _entries: dict[str, dict[Hashable, _Entry]] = field(default_factory=dict)
     _generations: dict[str, int] = field(default_factory=dict)
     _epoch: int = 0
+    _inflight: dict[Hashable, asyncio.Future] = field(default_factory=dict)
     _connection: asyncpg.Connection | None = None
     _reconnect: asyncio.Task | None = None
 
@@ -85,12 +89,31 @@ class AvailabilityCache:
             and entry.expires > time.monotonic()
         ):
             return entry.value
+        flight = (location_id, key, generation)
+        task = self._inflight.get(flight)
+        if task is None:
+            task = asyncio.ensure_future(self._fill(location_id, key, generation, compute))
+            self._inflight[flight] = task
+            task.add_done_callback(lambda _: self._inflight.pop(flight, None))
+        return await asyncio.shield(task)
+
+    async def _fill(
+        self,
+        location_id: str,
+        key: Hashable,
+        generation: tuple[int, int],
+        compute: Callable[[], Awaitable[tuple[Any, dt.datetime]]],
+    ) -> Any:
         listening = self.listening
         value, stale_at = await compute()
         if listening and self._generation(location_id) == generation:
             lifetime = (stale_at - dt.datetime.now(dt.UTC)).total_seconds()
-            expires = time.monotonic() + min(self.max_age_seconds, lifetime)
-            self._entries.setdefault(location_id, {})[key] = _Entry(generation, expires, value)
+            now = time.monotonic()
+            bucket = self._entries.setdefault(location_id, {})
+            if len(bucket) >= MAX_ENTRIES_PER_LOCATION:
+                for old in [k for k, e in bucket.items() if e.expires <= now]:
+                    del bucket[old]
+            bucket[key] = _Entry(generation, now + min(self.max_age_seconds, lifetime), value)
         return value
 
     def _generation(self, location_id: str) -> tuple[int, int]:
