@@ -240,16 +240,22 @@ async def test_bad_timezone_is_422_and_unknown_parameter_is_400(api: Api, db: as
     assert (unknown.status, unknown.code) == (400, "BAD_REQUEST")
 
 
-async def test_unknown_location_or_person_elsewhere_is_404(api: Api, db: asyncpg.Connection):
+@pytest.mark.parametrize(
+    ("path", "role"), [("/v1/slots", "user"), ("/v1/dates", "user"), ("/admin/v1/slots", "admin")]
+)
+async def test_unknown_location_or_person_elsewhere_is_404(
+    api: Api, db: asyncpg.Connection, path: str, role: str
+) -> None:
     here = await _location(db)
     elsewhere = await _person(db, await _location(db))
-    visitor = token(["user"])
+    visitor = token([role])
     for params in (
         {"location_id": str(new_id())},
         {"location_id": str(here), "person_id": str(elsewhere)},
     ):
-        response = await api.get("/v1/slots", token=visitor, params=params)
-        assert (response.status, response.code) == (404, "NOT_FOUND")
+        for zone_param in ({}, {"timezone": "UTC"}):
+            response = await api.get(path, token=visitor, params={**params, **zone_param})
+            assert (response.status, response.code) == (404, "NOT_FOUND")
 
 
 async def test_slots_need_a_token(api: Api, db: asyncpg.Connection) -> None:

@@ -105,7 +105,8 @@ async def _effective_zone(
     requested: str | None,
 ) -> str:
     """The zone to count dates and render instants in; 404 for an unknown location or person."""
-    return requested or await _location_zone(conn, location_id, person_id)
+    location_zone = await _location_zone(conn, location_id, person_id)
+    return requested or location_zone
 
 
 async def _location_zone(
