@@ -39,6 +39,13 @@ _DATE_MARGIN = dt.timedelta(days=2)
 
 
 @dataclass(frozen=True)
+class DateAvailability:
+    day: dt.date
+    available: int
+    first_start: dt.datetime
+
+
+@dataclass(frozen=True)
 class SlotAvailability:
     id: uuid.UUID
     location_id: uuid.UUID
@@ -113,11 +120,15 @@ _DAY_SELECT = (
 )
 # Prepared statements switch to a generic plan after five runs; with the window's
 # bounds unknown it estimates one row everywhere and nests loops that cost 5x the
-# custom plan, so these reads always plan for their actual bounds.
-_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+# custom plan, so these reads always plan for their actual bounds. JIT compiling
+# the 90-day count costs more than running it. Both settings end with the transaction.
+_READ_SETTINGS = text(
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+    " set_config('jit', 'off', true)"
+)
 _DATES_SELECT = (
-    "SELECT (start_at AT TIME ZONE :zone)::date AS day, count(*)::int AS available"
-    " FROM rated WHERE eligible GROUP BY day ORDER BY day"
+    "SELECT (start_at AT TIME ZONE :zone)::date AS day, count(*)::int AS available,"
+    " min(start_at) AS first_start FROM rated WHERE eligible GROUP BY day ORDER BY day"
 )
 
 
@@ -166,7 +177,7 @@ async def day_slots(
 ) -> list[SlotAvailability]:
     """Slots of a location (or one of its people) starting in `[start, end)`, by start."""
     statement = _DAY_STATEMENTS[(person_id is not None, only_eligible)]
-    await conn.execute(_CUSTOM_PLANS)
+    await conn.execute(_READ_SETTINGS)
     result = await conn.execute(statement, _params(location_id, person_id, start, end))
     return [SlotAvailability(*row) for row in result]
 
@@ -178,12 +189,12 @@ async def dates_with_availability(
     start: dt.datetime,
     end: dt.datetime,
     zone: str,
-) -> list[tuple[dt.date, int]]:
+) -> list[DateAvailability]:
     """Eligible slot counts per local date of `zone`, for slots starting in `[start, end)`."""
     params = {**_params(location_id, person_id, start, end), "zone": zone}
-    await conn.execute(_CUSTOM_PLANS)
+    await conn.execute(_READ_SETTINGS)
     result = await conn.execute(_DATES_STATEMENTS[person_id is not None], params)
-    return [(row.day, row.available) for row in result]
+    return [DateAvailability(*row) for row in result]
 
 
 async def next_hold_expiry(conn: AsyncConnection, location_id: uuid.UUID) -> dt.datetime | None:

@@ -436,3 +436,14 @@ async def test_lapsing_hold_frees_the_slot_without_any_write(api: Api, db: async
     while (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 0:
         assert asyncio.get_running_loop().time() < deadline, "the lapsed hold still counts"
         await asyncio.sleep(0.1)
+
+
+async def test_dates_follow_a_change_at_once(api: Api, db: asyncpg.Connection) -> None:
+    location_id = await _location(db)
+    slot_id = await _slot(db, location_id, _at(9))
+    params = {"location_id": str(location_id), "from": str(DAY)}
+    first = await api.get("/v1/dates", token=token(["user"]), params=params)
+    assert first.json["dates"] == [{"date": str(DAY), "available": 1}]
+    await db.execute("UPDATE slot_instances SET booked = 1, status = 'full' WHERE id = $1", slot_id)
+    second = await api.get("/v1/dates", token=token(["user"]), params=params)
+    assert second.json["dates"] == []

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from common.metrics import EXPOSED_SLOTS
 from common.settings import ExposureVariant, Settings
 from db import availability
-from db.availability import SlotAvailability
+from db.availability import DateAvailability, SlotAvailability
 from domain import exposure
 from domain.errors import ApiError, ErrorCode
 from domain.localdays import day_bounds, today
@@ -133,7 +133,7 @@ def _later() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
 
 
-async def _cached_zone(call: Call, query: SlotsQuery) -> str:
+async def _cached_zone(call: Call, query: "SlotsQuery | DatesQuery") -> str:
     app = call.request.app
 
     async def compute() -> tuple[str, dt.datetime]:
@@ -257,29 +257,45 @@ async def list_slots(call: Call) -> Reply:
     )
 
 
+async def _cached_dates(
+    call: Call, query: DatesQuery, start: dt.datetime, end: dt.datetime, zone_name: str
+) -> list[DateAvailability]:
+    """Eligible counts per date; cached like a day's slots (see `_cached_eligible`)."""
+    app = call.request.app
+
+    async def compute() -> tuple[list[DateAvailability], dt.datetime]:
+        async with app[ENGINE].connect() as conn:
+            dates = await availability.dates_with_availability(
+                conn, query.location_id, query.person_id, start, end, zone_name
+            )
+            lapse = await availability.next_hold_expiry(conn, query.location_id)
+        moments = [d.first_start for d in dates[:1]] + ([lapse] if lapse else [])
+        return dates, min(moments, default=_later())
+
+    key = ("dates", query.person_id, start, end, zone_name)
+    return await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
+
+
 async def list_dates(call: Call) -> Reply:
     query: DatesQuery = call.query
-    async with call.request.app[ENGINE].connect() as conn:
-        zone_name = await _effective_zone(conn, query.location_id, query.person_id, query.timezone)
-        tz = zone(zone_name)
-        first = query.from_ or today(tz)
-        last = query.to or first + dt.timedelta(days=DEFAULT_DATE_SPAN_DAYS)
-        if last < first or (last - first).days > MAX_DATE_SPAN_DAYS:
-            raise ApiError(
-                ErrorCode.VALIDATION_ERROR,
-                f"'to' must be within {MAX_DATE_SPAN_DAYS} days after 'from'",
-                {"fields": [{"field": "to", "message": "out of range"}]},
-            )
-        start, _ = day_bounds(first, tz)
-        _, end = day_bounds(last, tz)
-        counts = await availability.dates_with_availability(
-            conn, query.location_id, query.person_id, start, end, zone_name
+    zone_name = await _cached_zone(call, query)
+    tz = zone(zone_name)
+    first = query.from_ or today(tz)
+    last = query.to or first + dt.timedelta(days=DEFAULT_DATE_SPAN_DAYS)
+    if last < first or (last - first).days > MAX_DATE_SPAN_DAYS:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            f"'to' must be within {MAX_DATE_SPAN_DAYS} days after 'from'",
+            {"fields": [{"field": "to", "message": "out of range"}]},
         )
+    start, _ = day_bounds(first, tz)
+    _, end = day_bounds(last, tz)
+    dates = await _cached_dates(call, query, start, end, zone_name)
     return Reply(
         200,
         {
             "timezone": zone_name,
-            "dates": [{"date": day.isoformat(), "available": n} for day, n in counts],
+            "dates": [{"date": d.day.isoformat(), "available": d.available} for d in dates],
         },
     )
 
