@@ -50,6 +50,7 @@ class AvailabilityCache:
     _inflight: dict[Hashable, asyncio.Future] = field(default_factory=dict)
     _connection: asyncpg.Connection | None = None
     _reconnect: asyncio.Task | None = None
+    _stopped: bool = False
 
     @property
     def listening(self) -> bool:
@@ -67,6 +68,7 @@ class AvailabilityCache:
         self._connection = connection
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._reconnect is not None:
             self._reconnect.cancel()
         if self._connection is not None:
@@ -131,6 +133,8 @@ class AvailabilityCache:
         self._schedule_reconnect()
 
     def _schedule_reconnect(self) -> None:
+        if self._stopped:
+            return
         if self._reconnect is None or self._reconnect.done():
             self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_later())
 

@@ -447,3 +447,28 @@ async def test_dates_follow_a_change_at_once(api: Api, db: asyncpg.Connection) -
     await db.execute("UPDATE slot_instances SET booked = 1, status = 'full' WHERE id = $1", slot_id)
     second = await api.get("/v1/dates", token=token(["user"]), params=params)
     assert second.json["dates"] == []
+
+
+async def _until(condition, what: str, seconds: float = 5) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+async def test_reads_stay_fresh_while_the_listener_is_down_and_caching_resumes(
+    api: Api, db: asyncpg.Connection
+) -> None:
+    cache = api.client.app[AVAILABILITY_CACHE]
+    location_id = await _location(db)
+    slot_id = await _slot(db, location_id, _at(9))
+    visitor = token(["user"])
+    assert (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 1
+    listener = cache._connection.get_server_pid()
+    await db.execute("SELECT pg_terminate_backend($1)", listener)
+    await _until(lambda: not cache.listening, "the lost listener went unnoticed")
+    await db.execute("UPDATE slot_instances SET status = 'blocked' WHERE id = $1", slot_id)
+    assert (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 0
+    await _until(lambda: cache.listening, "the listener did not reconnect")
+    await db.execute("UPDATE slot_instances SET status = 'open' WHERE id = $1", slot_id)
+    assert (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 1

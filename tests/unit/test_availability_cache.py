@@ -80,3 +80,14 @@ async def test_nothing_is_kept_while_not_listening() -> None:
     counter.release.set()
     assert await cache.get("loc", "day", counter.compute) == 1
     assert await cache.get("loc", "day", counter.compute) == 2
+
+
+async def test_a_lost_listener_forgets_everything_and_reconnects() -> None:
+    cache, counter = _listening_cache(), _Counter()
+    counter.release.set()
+    assert await cache.get("loc", "day", counter.compute) == 1
+    cache._on_lost(None)
+    assert not cache.listening
+    assert cache._reconnect is not None
+    await cache.stop()
+    assert await cache.get("loc", "day", counter.compute) == 2
