@@ -14,7 +14,7 @@ from common.pii import generate_key
 from tests.support.services import Services
 
 TEST_ENV = {
-    "JWT_SECRET": "test-secret-" + "x" * 32,
+    "JWT_SECRET": "test-secret-" + "x" * 64,
     "PII_KEY": f"k1:{generate_key()}",
     "EXPOSURE_SALT": "test-salt",
     "LOG_LEVEL": "INFO",
