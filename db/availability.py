@@ -2,7 +2,7 @@
 
 For a slot S:
 
-    held(S)      = S.hold - stale(S)
+    held(S)      = max(S.hold - stale(S), 0)
     used(S)      = S.booked + held(S)
     remaining(S) = S.capacity - sum(used(T) for T overlapping S)
     eligible(S)  = S.status in ('open', 'partial') and S.start_at > now() and remaining(S) > 0
@@ -23,6 +23,8 @@ by `slot_instances_location_date_idx` (or `slot_instances_person_start_idx` for 
 person), with stale holds found through the partial `bookings_held_expiry_idx`.
 A slot never lasts more than a day (a rule ends by 24:00 and slots never cross
 its end), so overlapping neighbours are looked for within a day of the window.
+`GET /v1/slots` and `GET /v1/dates` keep results in `web/availability_cache.py`,
+dropped on every change to the location's slots.
 """
 
 import datetime as dt
@@ -74,7 +76,7 @@ WITH stale AS (
 ),
 win AS (
   SELECT s.id, s.location_id, s.person_id, s.start_at, s.end_at, s.capacity, s.booked,
-         s.hold - coalesce(st.n, 0) AS held, s.status
+         greatest(s.hold - coalesce(st.n, 0), 0) AS held, s.status
   FROM slot_instances s LEFT JOIN stale st ON st.slot_id = s.id
   WHERE s.location_id = :location AND s.date BETWEEN :d0 AND :d1
     AND s.start_at >= :start AND s.start_at < :end
@@ -82,7 +84,7 @@ win AS (
 ),
 busy AS (
   SELECT s.id, s.person_id, s.start_at, s.end_at,
-         s.booked + s.hold - coalesce(st.n, 0) AS used
+         s.booked + greatest(s.hold - coalesce(st.n, 0), 0) AS used
   FROM slot_instances s LEFT JOIN stale st ON st.slot_id = s.id
   WHERE s.location_id = :location AND s.date BETWEEN :b0 AND :b1
     AND s.start_at >= :busy_start AND s.start_at < :busy_end
