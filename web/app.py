@@ -8,14 +8,15 @@ from redis.asyncio import Redis
 from common.pii import PiiKeys
 from common.settings import Settings
 from db.engine import create_engine
+from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
-from web.routes import catalog, health, identity
+from web.routes import catalog, health, identity, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, SETTINGS
 
-ROUTES: list[Route] = [*health.ROUTES, *identity.ROUTES, *catalog.ROUTES]
+ROUTES: list[Route] = [*health.ROUTES, *identity.ROUTES, *catalog.ROUTES, *slots.ROUTES]
 
 
 def _require(settings: Settings) -> None:
@@ -57,6 +58,9 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             "session_post": settings.rate_limit_session_post,
         },
     )
+    app[AVAILABILITY_CACHE] = AvailabilityCache(settings.database_url)
+    await app[AVAILABILITY_CACHE].start()
     yield
+    await app[AVAILABILITY_CACHE].stop()
     await app[REDIS].aclose()
     await app[ENGINE].dispose()

@@ -1,0 +1,210 @@
+"""The one definition of a slot's effective availability, used by every read.
+
+For a slot S:
+
+    held(S)      = max(S.hold - stale(S), 0)
+    used(S)      = S.booked + held(S)
+    remaining(S) = S.capacity - sum(used(T) for T overlapping S)
+    eligible(S)  = S.status in ('open', 'partial') and S.start_at > now() and remaining(S) > 0
+
+`stale(S)` counts bookings of S with status 'held' whose `hold_expires_at` has
+passed: such a hold is already free before the expiry job releases it (the job
+only brings the `hold` counter back in line).
+
+"T overlapping S" is S itself plus, when S belongs to a person, every other slot
+of that person with `T.start_at < S.end_at and T.end_at > S.start_at`: a person
+cannot be in two places at once, so a hold or booking on one slot takes capacity
+from the person's slots that overlap it (granularity shorter than duration makes
+slots overlap). A location-scoped slot (no person) only counts itself.
+
+The booking path applies the same rule under row locks; these reads are the
+lock-free view of it. Everything is set based: one statement per read, bounded
+by `slot_instances_location_date_idx` (or `slot_instances_person_start_idx` for a
+person), with stale holds found through the partial `bookings_held_expiry_idx`.
+A slot never lasts more than a day (a rule ends by 24:00 and slots never cross
+its end), so overlapping neighbours are looked for within a day of the window.
+`GET /v1/slots` and `GET /v1/dates` keep results in `web/availability_cache.py`,
+dropped on every change to the location's slots.
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_DAY = dt.timedelta(days=1)
+# A slot's `date` is a calendar date of some zone, within a day of its UTC date.
+_DATE_MARGIN = dt.timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class DateAvailability:
+    day: dt.date
+    available: int
+    first_start: dt.datetime
+
+
+@dataclass(frozen=True)
+class SlotAvailability:
+    id: uuid.UUID
+    location_id: uuid.UUID
+    person_id: uuid.UUID | None
+    start_at: dt.datetime
+    end_at: dt.datetime
+    capacity: int
+    booked: int
+    held: int
+    remaining: int
+    status: str
+    eligible: bool
+
+
+def _sql(person: bool, only_eligible: bool, select: str) -> str:
+    person_filter = "AND s.person_id = :person" if person else ""
+    eligible_filter = (
+        "AND s.status IN ('open', 'partial') AND s.start_at > now()" if only_eligible else ""
+    )
+    return f"""
+WITH stale AS (
+  SELECT slot_id, count(*)::int AS n
+  FROM bookings
+  WHERE status = 'held' AND hold_expires_at <= now()
+  GROUP BY slot_id
+),
+win AS (
+  SELECT s.id, s.location_id, s.person_id, s.start_at, s.end_at, s.capacity, s.booked,
+         greatest(s.hold - coalesce(st.n, 0), 0) AS held, s.status
+  FROM slot_instances s LEFT JOIN stale st ON st.slot_id = s.id
+  WHERE s.location_id = :location AND s.date BETWEEN :d0 AND :d1
+    AND s.start_at >= :start AND s.start_at < :end
+    {person_filter} {eligible_filter}
+),
+busy AS (
+  SELECT s.id, s.person_id, s.start_at, s.end_at,
+         s.booked + greatest(s.hold - coalesce(st.n, 0), 0) AS used
+  FROM slot_instances s LEFT JOIN stale st ON st.slot_id = s.id
+  WHERE s.location_id = :location AND s.date BETWEEN :b0 AND :b1
+    AND s.start_at >= :busy_start AND s.start_at < :busy_end
+    AND s.person_id IS NOT NULL AND s.booked + s.hold > 0
+    {person_filter}
+),
+overlap AS (
+  -- From each busy slot, probe the person index for the window's slots it overlaps:
+  -- T overlaps S when S starts before T ends and S ends after T starts, so S starts
+  -- at most the window's longest slot before T does.
+  SELECT s.id, sum(b.used)::int AS n
+  FROM busy b JOIN slot_instances s
+    ON s.person_id = b.person_id AND s.id <> b.id
+   AND s.start_at < b.end_at AND s.end_at > b.start_at
+   AND s.start_at > b.start_at - (SELECT max(end_at - start_at) FROM win)
+  WHERE s.start_at >= :start AND s.start_at < :end
+  GROUP BY s.id
+),
+avail AS (
+  SELECT w.*, w.capacity - w.booked - w.held - coalesce(o.n, 0) AS free
+  FROM win w LEFT JOIN overlap o ON o.id = w.id
+),
+rated AS (
+  SELECT avail.*, greatest(free, 0) AS remaining,
+         (status IN ('open', 'partial') AND start_at > now() AND free > 0) AS eligible
+  FROM avail
+)
+{select}
+"""
+
+
+_DAY_SELECT = (
+    "SELECT id, location_id, person_id, start_at, end_at, capacity, booked, held, remaining,"
+    " status, eligible FROM rated {where} ORDER BY start_at, id"
+)
+# Prepared statements switch to a generic plan after five runs; with the window's
+# bounds unknown it estimates one row everywhere and nests loops that cost 5x the
+# custom plan, so these reads always plan for their actual bounds. JIT compiling
+# the 90-day count costs more than running it. Both settings end with the transaction.
+_READ_SETTINGS = text(
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+    " set_config('jit', 'off', true)"
+)
+_DATES_SELECT = (
+    "SELECT (start_at AT TIME ZONE :zone)::date AS day, count(*)::int AS available,"
+    " min(start_at) AS first_start FROM rated WHERE eligible GROUP BY day ORDER BY day"
+)
+
+
+def _statement(person: bool, only_eligible: bool, select: str) -> Any:
+    return text(_sql(person, only_eligible, select))
+
+
+_DAY_STATEMENTS = {
+    (person, only): _statement(
+        person, only, _DAY_SELECT.format(where="WHERE eligible" if only else "")
+    )
+    for person in (False, True)
+    for only in (False, True)
+}
+_DATES_STATEMENTS = {person: _statement(person, True, _DATES_SELECT) for person in (False, True)}
+
+
+def _params(
+    location_id: uuid.UUID, person_id: uuid.UUID | None, start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
+    busy_start, busy_end = start - _DAY, end + _DAY
+    params: dict[str, Any] = {
+        "location": location_id,
+        "start": start,
+        "end": end,
+        "d0": (start - _DATE_MARGIN).date(),
+        "d1": (end + _DATE_MARGIN).date(),
+        "busy_start": busy_start,
+        "busy_end": busy_end,
+        "b0": (busy_start - _DATE_MARGIN).date(),
+        "b1": (busy_end + _DATE_MARGIN).date(),
+    }
+    if person_id is not None:
+        params["person"] = person_id
+    return params
+
+
+async def day_slots(
+    conn: AsyncConnection,
+    location_id: uuid.UUID,
+    person_id: uuid.UUID | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    only_eligible: bool = False,
+) -> list[SlotAvailability]:
+    """Slots of a location (or one of its people) starting in `[start, end)`, by start."""
+    statement = _DAY_STATEMENTS[(person_id is not None, only_eligible)]
+    await conn.execute(_READ_SETTINGS)
+    result = await conn.execute(statement, _params(location_id, person_id, start, end))
+    return [SlotAvailability(*row) for row in result]
+
+
+async def dates_with_availability(
+    conn: AsyncConnection,
+    location_id: uuid.UUID,
+    person_id: uuid.UUID | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    zone: str,
+) -> list[DateAvailability]:
+    """Eligible slot counts per local date of `zone`, for slots starting in `[start, end)`."""
+    params = {**_params(location_id, person_id, start, end), "zone": zone}
+    await conn.execute(_READ_SETTINGS)
+    result = await conn.execute(_DATES_STATEMENTS[person_id is not None], params)
+    return [DateAvailability(*row) for row in result]
+
+
+async def next_hold_expiry(conn: AsyncConnection, location_id: uuid.UUID) -> dt.datetime | None:
+    """When the location's earliest active hold lapses, freeing capacity without a write."""
+    return await conn.scalar(
+        text(
+            "SELECT min(hold_expires_at) FROM bookings"
+            " WHERE status = 'held' AND hold_expires_at > now() AND location_id = :location"
+        ),
+        {"location": location_id},
+    )

@@ -1,0 +1,357 @@
+"""Reading availability: exposed slots and dates for visitors, every slot for staff.
+
+All three read `db.availability`, the single definition of what is available.
+"""
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Container
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from common.metrics import EXPOSED_SLOTS
+from common.settings import ExposureVariant, Settings
+from db import availability
+from db.availability import DateAvailability, SlotAvailability
+from domain import exposure
+from domain.errors import ApiError, ErrorCode
+from domain.localdays import day_bounds, today
+from domain.roles import Permission
+from domain.timezones import is_iana_zone, zone
+from web.availability_cache import AVAILABILITY_CACHE
+from web.models import Strict
+from web.responses import Reply
+from web.routing import Call, Route
+from web.state import ENGINE, REDIS, SETTINGS
+
+MAX_DATE_SPAN_DAYS = 90
+DEFAULT_DATE_SPAN_DAYS = 30
+DEFAULT_VARIANT = "control"
+VARIANT_HEADER = "X-Exposure-Variant"
+
+
+def _iana(value: str | None) -> str | None:
+    if value is not None and not is_iana_zone(value):
+        raise ValueError("timezone must be an IANA time zone name, e.g. Asia/Dubai")
+    return value
+
+
+class SlotsQuery(Strict):
+    location_id: uuid.UUID
+    date: dt.date | None = None
+    person_id: uuid.UUID | None = None
+    timezone: str | None = None
+
+    _zone = field_validator("timezone")(_iana)
+
+
+class DatesQuery(Strict):
+    location_id: uuid.UUID
+    person_id: uuid.UUID | None = None
+    from_: dt.date | None = Field(default=None, alias="from")
+    to: dt.date | None = None
+    timezone: str | None = None
+
+    _zone = field_validator("timezone")(_iana)
+
+
+class SlotOut(BaseModel):
+    id: str
+    location_id: str
+    person_id: str | None
+    start_at: str
+    end_at: str
+    remaining: int
+
+
+class SlotsReply(BaseModel):
+    date: str
+    timezone: str
+    variant: str
+    slots: list[SlotOut]
+    total_available: int
+    has_more: bool
+
+
+class DateOut(BaseModel):
+    date: str
+    available: int
+
+
+class DatesReply(BaseModel):
+    timezone: str
+    dates: list[DateOut]
+
+
+class StaffSlotOut(SlotOut):
+    capacity: int
+    booked: int
+    held: int
+    status: str
+
+
+class StaffSlotsReply(BaseModel):
+    items: list[StaffSlotOut]
+
+
+async def _effective_zone(
+    conn: AsyncConnection,
+    location_id: uuid.UUID,
+    person_id: uuid.UUID | None,
+    requested: str | None,
+) -> str:
+    """The zone to count dates and render instants in; 404 for an unknown location or person."""
+    location_zone = await _location_zone(conn, location_id, person_id)
+    return requested or location_zone
+
+
+async def _location_zone(
+    conn: AsyncConnection, location_id: uuid.UUID, person_id: uuid.UUID | None
+) -> str:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT l.timezone, p.id AS person_id FROM locations l"
+                " LEFT JOIN people p ON p.id = CAST(:person AS uuid) AND p.location_id = l.id"
+                " WHERE l.id = :location"
+            ),
+            {"location": location_id, "person": person_id},
+        )
+    ).one_or_none()
+    if row is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "location not found")
+    if person_id is not None and row.person_id is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "person not found at this location")
+    return row.timezone
+
+
+def _later() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+
+
+async def _cached_zone(call: Call, query: "SlotsQuery | DatesQuery") -> str:
+    app = call.request.app
+
+    async def compute() -> tuple[str, dt.datetime]:
+        async with app[ENGINE].connect() as conn:
+            return await _location_zone(conn, query.location_id, query.person_id), _later()
+
+    key = ("zone", query.person_id)
+    zone_name = await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
+    return query.timezone or zone_name
+
+
+async def _cached_eligible(
+    call: Call, query: SlotsQuery, start: dt.datetime, end: dt.datetime
+) -> dict[str, SlotAvailability]:
+    """The window's eligible slots by id, in start order.
+
+    Cached until a change, a hold lapsing or a slot starting; shared, so never mutated.
+    """
+    app = call.request.app
+
+    async def compute() -> tuple[dict[str, SlotAvailability], dt.datetime]:
+        async with app[ENGINE].connect() as conn:
+            slots = await availability.day_slots(
+                conn, query.location_id, query.person_id, start, end, only_eligible=True
+            )
+            lapse = await availability.next_hold_expiry(conn, query.location_id)
+        moments = [s.start_at for s in slots[:1]] + ([lapse] if lapse else [])
+        return {str(s.id): s for s in slots}, min(moments, default=_later())
+
+    key = ("eligible", query.person_id, start, end)
+    return await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
+
+
+def _slot_json(slot: SlotAvailability, zone_name: str) -> dict[str, Any]:
+    tz = zone(zone_name)
+    return {
+        "id": str(slot.id),
+        "location_id": str(slot.location_id),
+        "person_id": str(slot.person_id) if slot.person_id else None,
+        "start_at": slot.start_at.astimezone(tz).isoformat(),
+        "end_at": slot.end_at.astimezone(tz).isoformat(),
+        "remaining": slot.remaining,
+    }
+
+
+def _variant(settings: Settings, requested: str | None) -> tuple[str, ExposureVariant]:
+    variants = settings.exposure_variants
+    if requested in variants:
+        return requested, variants[requested]
+    if DEFAULT_VARIANT in variants:
+        return DEFAULT_VARIANT, variants[DEFAULT_VARIANT]
+    return DEFAULT_VARIANT, ExposureVariant()
+
+
+def _pick(
+    settings: Settings,
+    identity: str,
+    day: dt.date,
+    person_id: uuid.UUID | None,
+    variant: ExposureVariant,
+    eligible: list[SlotAvailability],
+    zone_name: str,
+) -> list[str]:
+    tz = zone(zone_name)
+    candidates = [exposure.Candidate(str(s.id), s.start_at.astimezone(tz)) for s in eligible]
+    seed = exposure.seed(
+        settings.exposure_salt,
+        identity,
+        day,
+        str(person_id) if person_id else None,
+        exposure.hour_window(dt.datetime.now(dt.UTC)),
+    )
+    sizes = (
+        exposure.SizeRange(variant.person_min, variant.person_max)
+        if person_id
+        else exposure.SizeRange(variant.location_min, variant.location_max)
+    )
+    return [c.id for c in exposure.choose(candidates, seed, sizes, variant.fairness)]
+
+
+def _still_eligible(cached: str | None, zone_name: str, eligible: Container[str]) -> list[str]:
+    """The cached sample minus slots taken meanwhile; empty if it was for another zone."""
+    if cached is None:
+        return []
+    entry = json.loads(cached)
+    if entry.get("zone") != zone_name:
+        return []
+    return [slot_id for slot_id in entry["ids"] if slot_id in eligible]
+
+
+async def list_slots(call: Call) -> Reply:
+    query: SlotsQuery = call.query
+    app = call.request.app
+    settings = app[SETTINGS]
+    variant_name, variant = _variant(settings, call.request.headers.get(VARIANT_HEADER))
+    zone_name = await _cached_zone(call, query)
+    day = query.date or today(zone(zone_name))
+    start, end = day_bounds(day, zone(zone_name))
+    by_id = await _cached_eligible(call, query, start, end)
+    key = f"expose:{call.actor}:{day.isoformat()}:{query.person_id or 'all'}:{variant_name}"
+    redis = app[REDIS]
+    shown = _still_eligible(await redis.get(key), zone_name, by_id)
+    if not shown and by_id:
+        eligible = list(by_id.values())
+        shown = _pick(settings, call.actor, day, query.person_id, variant, eligible, zone_name)
+        entry = json.dumps({"zone": zone_name, "ids": shown})
+        await redis.set(key, entry, ex=settings.exposure_cache_ttl_seconds)
+    slots = sorted((by_id[i] for i in shown), key=lambda s: (s.start_at, s.id))
+    scope = "person" if query.person_id else "location"
+    EXPOSED_SLOTS.labels(scope, variant_name).observe(len(slots))
+    return Reply(
+        200,
+        {
+            "date": day.isoformat(),
+            "timezone": zone_name,
+            "variant": variant_name,
+            "slots": [_slot_json(s, zone_name) for s in slots],
+            "total_available": len(by_id),
+            "has_more": len(by_id) > len(slots),
+        },
+    )
+
+
+async def _cached_dates(
+    call: Call, query: DatesQuery, start: dt.datetime, end: dt.datetime, zone_name: str
+) -> list[DateAvailability]:
+    """Eligible counts per date; cached like a day's slots (see `_cached_eligible`)."""
+    app = call.request.app
+
+    async def compute() -> tuple[list[DateAvailability], dt.datetime]:
+        async with app[ENGINE].connect() as conn:
+            dates = await availability.dates_with_availability(
+                conn, query.location_id, query.person_id, start, end, zone_name
+            )
+            lapse = await availability.next_hold_expiry(conn, query.location_id)
+        moments = [d.first_start for d in dates[:1]] + ([lapse] if lapse else [])
+        return dates, min(moments, default=_later())
+
+    key = ("dates", query.person_id, start, end, zone_name)
+    return await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
+
+
+async def list_dates(call: Call) -> Reply:
+    query: DatesQuery = call.query
+    zone_name = await _cached_zone(call, query)
+    tz = zone(zone_name)
+    first = query.from_ or today(tz)
+    last = query.to or first + dt.timedelta(days=DEFAULT_DATE_SPAN_DAYS)
+    if last < first or (last - first).days > MAX_DATE_SPAN_DAYS:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            f"'to' must be within {MAX_DATE_SPAN_DAYS} days after 'from'",
+            {"fields": [{"field": "to", "message": "out of range"}]},
+        )
+    start, _ = day_bounds(first, tz)
+    _, end = day_bounds(last, tz)
+    dates = await _cached_dates(call, query, start, end, zone_name)
+    return Reply(
+        200,
+        {
+            "timezone": zone_name,
+            "dates": [{"date": d.day.isoformat(), "available": d.available} for d in dates],
+        },
+    )
+
+
+async def list_staff_slots(call: Call) -> Reply:
+    query: SlotsQuery = call.query
+    async with call.request.app[ENGINE].connect() as conn:
+        zone_name = await _effective_zone(conn, query.location_id, query.person_id, query.timezone)
+        day = query.date or today(zone(zone_name))
+        start, end = day_bounds(day, zone(zone_name))
+        slots = await availability.day_slots(conn, query.location_id, query.person_id, start, end)
+    items = [
+        {
+            **_slot_json(s, zone_name),
+            "capacity": s.capacity,
+            "booked": s.booked,
+            "held": s.held,
+            "status": s.status,
+        }
+        for s in slots
+    ]
+    return Reply(200, {"items": items})
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/v1/slots",
+        list_slots,
+        "Slots exposed to this visitor for one date",
+        access="token",
+        query=SlotsQuery,
+        responses={200: SlotsReply},
+        rate_limit="user_get",
+        tag="availability",
+    ),
+    Route(
+        "GET",
+        "/v1/dates",
+        list_dates,
+        "Dates with at least one available slot",
+        access="token",
+        query=DatesQuery,
+        responses={200: DatesReply},
+        rate_limit="user_get",
+        tag="availability",
+    ),
+    Route(
+        "GET",
+        "/admin/v1/slots",
+        list_staff_slots,
+        "Every slot of one date with its capacity and usage",
+        access=Permission.CATALOG_READ,
+        query=SlotsQuery,
+        responses={200: StaffSlotsReply},
+        rate_limit="admin",
+        tag="availability",
+    ),
+]
