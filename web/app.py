@@ -50,7 +50,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         pending_seconds=int(settings.booking_wait_seconds) + 60,
     )
     app[LIMITER] = RateLimiter(
-        settings.redis_url,
+        app[REDIS],
         {
             "user_get": settings.rate_limit_user_get,
             "booking_post": settings.rate_limit_booking_post,
