@@ -12,11 +12,17 @@ from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
-from web.routes import catalog, health, identity, slots
+from web.routes import catalog, health, identity, ops, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
-from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, SETTINGS
+from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, ROUTE_TABLE, SETTINGS
 
-ROUTES: list[Route] = [*health.ROUTES, *identity.ROUTES, *catalog.ROUTES, *slots.ROUTES]
+ROUTES: list[Route] = [
+    *health.ROUTES,
+    *ops.ROUTES,
+    *identity.ROUTES,
+    *catalog.ROUTES,
+    *slots.ROUTES,
+]
 
 
 def _require(settings: Settings) -> None:
@@ -34,6 +40,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[PII] = PiiKeys.parse(settings.pii_key)
+    app[ROUTE_TABLE] = ROUTES
     app.cleanup_ctx.append(_connections)
     add_routes(app, ROUTES)
     return app

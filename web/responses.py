@@ -18,6 +18,15 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class TextReply:
+    """A non-JSON reply (metrics text, the docs page); never stored for idempotency."""
+
+    status: int
+    text: str
+    content_type: str
+
+
 def dumps(body: Any) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
 

@@ -21,7 +21,7 @@ from web.clientip import client_ip
 from web.idempotency import request_hash, valid_key
 from web.identity import Identity, verify_token
 from web.middlewares import REQUEST_ID
-from web.responses import Reply, error_body, json_response
+from web.responses import Reply, TextReply, error_body, json_response
 from web.state import IDEMPOTENCY, LIMITER, SETTINGS
 
 MAX_BODY_BYTES = 64 * 1024
@@ -44,7 +44,7 @@ class Call:
         return self.identity.subject
 
 
-Handler = Callable[[Call], Awaitable[Reply]]
+Handler = Callable[[Call], Awaitable[Reply | TextReply]]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,10 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
         raw_body = await _read_json(request) if route.body else None
         call = Call(request, identity, _validate(route.body, raw_body), query)
         reply = await _run(route, call, key, raw_body)
+        if isinstance(reply, TextReply):
+            return web.Response(
+                status=reply.status, text=reply.text, content_type=reply.content_type
+            )
         return json_response(reply.status, reply.body, {**limit_headers, **reply.headers})
 
     handle.__name__ = route.handler.__name__
@@ -118,7 +122,7 @@ def _idempotency_key(request: web.Request, route: Route) -> str | None:
     return key
 
 
-async def _run(route: Route, call: Call, key: str | None, raw_body: Any) -> Reply:
+async def _run(route: Route, call: Call, key: str | None, raw_body: Any) -> Reply | TextReply:
     if key is None:
         return await route.handler(call)
     store = call.request.app[IDEMPOTENCY]

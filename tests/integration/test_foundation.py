@@ -14,3 +14,4 @@ async def test_readyz_reports_postgres_and_redis(api: Api) -> None:
     assert response.status == 200
     assert response.json["postgres"] == "ok"
     assert response.json["redis"] == "ok"
+    assert response.json["broker"] == "ok"

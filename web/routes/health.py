@@ -2,13 +2,26 @@
 
 import asyncio
 
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from web.responses import Reply
 from web.routing import Call, Route
 from web.state import ENGINE, REDIS
+from workers.broker import broker
 
 PROBE_TIMEOUT_SECONDS = 2.0
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    postgres: str
+    redis: str
+    broker: str
 
 
 async def healthz(call: Call) -> Reply:
@@ -25,8 +38,13 @@ async def _redis_ok(call: Call) -> bool:
     return bool(await call.request.app[REDIS].ping())
 
 
+async def _broker_ok(call: Call) -> bool:
+    """The Dramatiq broker's own connection, which the web uses to enqueue commands."""
+    return bool(await asyncio.to_thread(broker.client.ping))
+
+
 async def readyz(call: Call) -> Reply:
-    checks = {"postgres": _postgres_ok(call), "redis": _redis_ok(call)}
+    checks = {"postgres": _postgres_ok(call), "redis": _redis_ok(call), "broker": _broker_ok(call)}
     results: dict[str, str] = {}
     for name, probe in checks.items():
         try:
@@ -39,6 +57,22 @@ async def readyz(call: Call) -> Reply:
 
 
 ROUTES = [
-    Route("GET", "/healthz", healthz, "The process is running", access="public", tag="ops"),
-    Route("GET", "/readyz", readyz, "Postgres and Redis answer", access="public", tag="ops"),
+    Route(
+        "GET",
+        "/healthz",
+        healthz,
+        "The process is running",
+        access="public",
+        responses={200: Health},
+        tag="ops",
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        readyz,
+        "Postgres, Redis and the Dramatiq broker answer",
+        access="public",
+        responses={200: Readiness, 503: Readiness},
+        tag="ops",
+    ),
 ]

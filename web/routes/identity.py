@@ -11,7 +11,7 @@ from common.ids import new_id
 from domain.errors import ApiError, ErrorCode
 from domain.roles import Role
 from web.identity import issue_token
-from web.models import Strict
+from web.models import ErrorReply, Strict
 from web.responses import Reply
 from web.routing import Call, Route
 from web.state import ENGINE, SETTINGS
@@ -100,7 +100,7 @@ ROUTES = [
         "Exchange staff credentials for a bearer token",
         access="public",
         body=TokenRequest,
-        responses={200: TokenReply},
+        responses={200: TokenReply, 401: ErrorReply},
         tag="identity",
     ),
     Route(
