@@ -8,6 +8,7 @@ goes to the log, never to the client.
 import re
 import time
 
+import asyncpg.exceptions
 import redis.exceptions
 import sqlalchemy.exc
 import structlog
@@ -33,15 +34,28 @@ _HTTP_CODES = {
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InterfaceError,
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.DBAPIError,
 )
+
+
+def is_unavailable(exc: BaseException | None) -> bool:
+    """True when a dependency could not be reached, as opposed to refusing a query."""
+    while exc is not None:
+        if isinstance(exc, _CONNECTION_ERRORS):
+            return True
+        if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def request_id_of(request: web.Request) -> str:
@@ -56,9 +70,7 @@ def _as_api_error(exc: BaseException) -> ApiError:
         code = _HTTP_CODES.get(exc.status, ErrorCode.BAD_REQUEST)
         message = "no such endpoint" if exc.status == 404 else exc.reason
         return ApiError(code, message)
-    if isinstance(exc, UNAVAILABLE_ERRORS) and not isinstance(
-        exc, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.DataError
-    ):
+    if is_unavailable(exc):
         _log.warning("dependency_unavailable", error=type(exc).__name__)
         return ApiError(ErrorCode.UNAVAILABLE, "a dependency is unavailable, retry shortly")
     _log.error("unhandled_error", exc_info=exc)

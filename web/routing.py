@@ -149,6 +149,38 @@ async def _run(route: Route, call: Call, key: str | None, raw_body: Any) -> Repl
     return reply
 
 
+def _unstorable(value: Any, path: str = "") -> str | None:
+    """The path of the first string Postgres cannot store (NUL, lone surrogates), if any."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "body"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "body"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable(key, path) or _unstorable(item, f"{path}.{key}".lstrip("."))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable(item, f"{path}.{index}".lstrip("."))
+            if found:
+                return found
+    return None
+
+
+def _reject_unstorable(value: Any) -> None:
+    field = _unstorable(value)
+    if field is not None:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            "text must be valid Unicode without NUL characters",
+            {"fields": [{"field": field, "message": "invalid characters", "type": "string"}]},
+        )
+
+
 def _parse_query(route: Route, request: web.Request) -> Any:
     if route.query is None:
         return None
@@ -156,6 +188,7 @@ def _parse_query(route: Route, request: web.Request) -> Any:
     for name in request.query:
         values = request.query.getall(name)
         params[name] = values if len(values) > 1 else values[0]
+    _reject_unstorable(params)
     try:
         return route.query.model_validate(params)
     except ValidationError as exc:
@@ -179,9 +212,11 @@ async def _read_json(request: web.Request) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is over 64 KiB")
     try:
-        return json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ApiError(ErrorCode.BAD_REQUEST, "request body is not valid UTF-8 JSON") from None
+    _reject_unstorable(body)
+    return body
 
 
 def _validate(model: type[BaseModel] | None, raw: Any) -> Any:

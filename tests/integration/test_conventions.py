@@ -172,3 +172,14 @@ async def test_postgres_down_is_503_without_internals(settings: Settings) -> Non
         assert "Traceback" not in await response.text()
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("name", ["nul\u0000byte", "lone \ud800 surrogate"])
+async def test_text_postgres_cannot_store_is_422_and_creates_nothing(
+    api: Api, admin_token: str, name: str
+) -> None:
+    response = await api.post("/admin/v1/locations", token=admin_token, json={"name": name})
+    assert response.status == 422
+    assert response.json["error"]["details"]["fields"][0]["field"] == "name"
+    listed = await api.get("/admin/v1/locations", token=admin_token)
+    assert listed.json["items"] == []

@@ -58,6 +58,7 @@ def test_every_operation_conforms_to_the_document(base_url: str) -> None:
 
         @settings(
             max_examples=EXAMPLES_PER_OPERATION,
+            derandomize=True,
             deadline=None,
             suppress_health_check=list(HealthCheck),
         )
