@@ -3,6 +3,7 @@
 - `migrate`: apply database migrations.
 - `create-staff EMAIL --role admin [--password …]`: create or update a staff account.
 - `token --role admin [--subject …]`: print a bearer token signed with JWT_SECRET.
+- `reencrypt-pii`: after putting a new key first in PII_KEY, rewrite older ciphertexts.
 """
 
 import argparse
@@ -14,9 +15,11 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from common.ids import new_id
+from common.pii import PiiKeys
 from common.settings import get_settings
 from db.engine import create_engine
 from db.migrate import upgrade
+from db.pii import reencrypt
 from domain.roles import STAFF_ROLES
 from web.identity import issue_token
 
@@ -58,7 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     tok.add_argument("--role", action="append", required=True)
     tok.add_argument("--subject", default="cli")
     tok.add_argument("--ttl", type=int, default=12 * 3600)
+    commands.add_parser("reencrypt-pii", help="re-encrypt customer PII under the current key")
     return parser
+
+
+async def _reencrypt(database_url: str, pii_spec: str) -> int:
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        return await reencrypt(engine, PiiKeys.parse(pii_spec))
+    finally:
+        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         password = args.password or getpass.getpass("password: ")
         staff_id = asyncio.run(create_staff(settings.database_url, args.email, password, args.role))
         print(staff_id)
+    elif args.command == "reencrypt-pii":
+        count = asyncio.run(_reencrypt(settings.database_url, settings.pii_key))
+        print(f"re-encrypted {count} bookings")
     elif args.command == "token":
         print(
             issue_token(settings.jwt_secret, settings.jwt_issuer, args.subject, args.role, args.ttl)

@@ -14,7 +14,8 @@ import structlog
 
 from common.pii import mask_email, mask_phone
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Local part: every character RFC 5322 allows unquoted ("atext" and dots).
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # An international number (`+` then 7-15 digits, maybe spaced) or a bare run of 9-15
 # digits; dates, times and UUIDs never match either.
 _PHONE = re.compile(r"\+\d[\d \-]{5,18}\d|(?<![\w\-:.])\d{9,15}(?![\w\-:.])")

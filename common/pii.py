@@ -50,7 +50,11 @@ class PiiKeys:
         return token.partition(":")[0]
 
     def lookup_hash(self, normalized: str) -> str:
-        """A keyed hash for equality lookups; derived so rotating keys keeps it stable."""
+        """A keyed hash for equality lookups, stable across rotations.
+
+        Its key derives from the OLDEST key in `PII_KEY`, so adding newer keys never
+        changes a hash; keep that first key listed (last) for as long as bookings exist.
+        """
         first = next(reversed(self.keys.values()))
         mac_key = hashlib.sha256(b"lookup:" + first).digest()
         return hmac.new(mac_key, normalized.encode(), hashlib.sha256).hexdigest()
