@@ -1,0 +1,125 @@
+"""Runs the real platform as subprocesses: web, worker and scheduler, as the Procfile does.
+
+Fault tests and benchmarks use it to kill, restart and starve real processes.
+Every process's output goes to a file in the run's folder, and everything is
+stopped on exit, even when the caller fails.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def commands(worker_processes: int = 1, worker_threads: int = 4) -> dict[str, list[str]]:
+    return {
+        "web": [sys.executable, "-m", "web"],
+        "worker": [
+            str(BIN / "dramatiq"),
+            "workers.main",
+            "--processes",
+            str(worker_processes),
+            "--threads",
+            str(worker_threads),
+        ],
+        "scheduler": [sys.executable, "-m", "scheduler_jobs.main"],
+    }
+
+
+@dataclass
+class Platform:
+    """A running platform; `env` holds every setting the processes were given."""
+
+    env: dict[str, str]
+    worker_processes: int = 1
+    worker_threads: int = 4
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gs-platform-")))
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['HTTP_PORT']}"
+
+    def start(self, *names: str) -> "Platform":
+        self.env.setdefault("HTTP_PORT", str(free_port()))
+        for name in names or ("web", "worker", "scheduler"):
+            self._spawn(name)
+        if "web" in self.processes:
+            self.wait_ready()
+        return self
+
+    def _spawn(self, name: str) -> None:
+        env = {
+            **os.environ,
+            **self.env,
+            "PYTHONPATH": str(ROOT),
+            "dramatiq_worker_timeout": "20",
+        }
+        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.processes[name] = subprocess.Popen(
+            commands(self.worker_processes, self.worker_threads)[name],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"platform not ready in {timeout}s; logs in {self.folder}")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL to the process and its children (dramatiq forks worker processes)."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def restart(self, name: str) -> None:
+        self._spawn(name)
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for name, process in list(self.processes.items()):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+            del self.processes[name]
+
+    def __enter__(self) -> "Platform":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
