@@ -5,7 +5,10 @@ For a slot S:
     held(S)      = max(S.hold - stale(S), 0)
     used(S)      = S.booked + held(S)
     remaining(S) = S.capacity - sum(used(T) for T overlapping S)
-    eligible(S)  = S.status in ('open', 'partial') and S.start_at > now() and remaining(S) > 0
+    eligible(S)  = S.status <> 'blocked' and S.start_at > now() and remaining(S) > 0
+
+A 'full' slot stays a candidate: its status reflects its counters, and a lapsed hold
+frees it before the expiry job corrects them.
 
 `stale(S)` counts bookings of S with status 'held' whose `hold_expires_at` has
 passed: such a hold is already free before the expiry job releases it (the job
@@ -64,9 +67,7 @@ class SlotAvailability:
 
 def _sql(person: bool, only_eligible: bool, select: str) -> str:
     person_filter = "AND s.person_id = :person" if person else ""
-    eligible_filter = (
-        "AND s.status IN ('open', 'partial') AND s.start_at > now()" if only_eligible else ""
-    )
+    eligible_filter = "AND s.status <> 'blocked' AND s.start_at > now()" if only_eligible else ""
     return f"""
 WITH stale AS (
   SELECT slot_id, count(*)::int AS n
@@ -109,7 +110,7 @@ avail AS (
 ),
 rated AS (
   SELECT avail.*, greatest(free, 0) AS remaining,
-         (status IN ('open', 'partial') AND start_at > now() AND free > 0) AS eligible
+         (status <> 'blocked' AND start_at > now() AND free > 0) AS eligible
   FROM avail
 )
 {select}
