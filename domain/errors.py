@@ -73,3 +73,14 @@ class ApiError(Exception):
     @property
     def status(self) -> int:
         return STATUS[self.code]
+
+    def envelope(self, request_id: str | None) -> dict:
+        """The contract's error body."""
+        return {
+            "error": {
+                "code": self.code.value,
+                "message": self.message,
+                "details": self.details,
+                "request_id": request_id,
+            }
+        }

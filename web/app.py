@@ -12,7 +12,7 @@ from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
-from web.routes import catalog, health, identity, ops, slots
+from web.routes import bookings, catalog, health, identity, ops, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, ROUTE_TABLE, SETTINGS
 
@@ -22,6 +22,7 @@ ROUTES: list[Route] = [
     *identity.ROUTES,
     *catalog.ROUTES,
     *slots.ROUTES,
+    *bookings.ROUTES,
 ]
 
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[PII] = PiiKeys.parse(settings.pii_key)
     app[ROUTE_TABLE] = ROUTES
+    app[bookings.LANES] = {}
     app.cleanup_ctx.append(_connections)
     add_routes(app, ROUTES)
     return app

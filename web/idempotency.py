@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common import keys
 from domain.errors import ApiError, ErrorCode
 from web.responses import Reply, dumps
 
@@ -40,10 +41,6 @@ end
 """
 
 
-def redis_key(actor: str, key: str) -> str:
-    return "idem:" + hashlib.sha256((actor + "\x00" + key).encode()).hexdigest()
-
-
 class IdempotencyStore:
     def __init__(self, redis: Redis, engine: AsyncEngine, ttl_seconds: int, pending_seconds: int):
         self._redis = redis
@@ -54,7 +51,7 @@ class IdempotencyStore:
     async def begin(self, actor: str, key: str, digest: str, check_durable: bool) -> Reply | None:
         """Claims the key for this request, or returns the earlier reply to replay."""
         claim = dumps({"state": "pending", "hash": digest})
-        rkey = redis_key(actor, key)
+        rkey = keys.idempotency(actor, key)
         if not await self._redis.set(rkey, claim, nx=True, ex=self._pending):
             raw = await self._redis.get(rkey)
             if raw is None:
@@ -106,12 +103,12 @@ class IdempotencyStore:
                 )
         claim = dumps({"state": "pending", "hash": digest})
         await self._redis.eval(
-            _REPLACE_CLAIM, 1, redis_key(actor, key), claim, dumps(record), self._ttl
+            _REPLACE_CLAIM, 1, keys.idempotency(actor, key), claim, dumps(record), self._ttl
         )
 
     async def abandon(self, actor: str, key: str) -> None:
         """Releases a claim whose request failed, so the client may retry with the same key."""
-        await self._redis.delete(redis_key(actor, key))
+        await self._redis.delete(keys.idempotency(actor, key))
 
 
 def _resolve(record: dict[str, Any], digest: str) -> Reply:

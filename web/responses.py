@@ -37,17 +37,6 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def error_body(error: ApiError, request_id: str) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": error.code.value,
-            "message": error.message,
-            "details": error.details,
-            "request_id": request_id,
-        }
-    }
-
-
 def error_response(error: ApiError, request_id: str) -> web.Response:
     headers = {k: str(v) for k, v in error.headers.items()}
-    return json_response(error.status, error_body(error, request_id), headers)
+    return json_response(error.status, error.envelope(request_id), headers)

@@ -21,7 +21,7 @@ from web.clientip import client_ip
 from web.idempotency import request_hash, valid_key
 from web.identity import Identity, verify_token
 from web.middlewares import REQUEST_ID
-from web.responses import Reply, TextReply, error_body, json_response
+from web.responses import Reply, TextReply, json_response
 from web.state import IDEMPOTENCY, LIMITER, SETTINGS
 
 MAX_BODY_BYTES = 64 * 1024
@@ -138,7 +138,7 @@ async def _run(route: Route, call: Call, key: str | None, raw_body: Any) -> Repl
         if error.status >= 500:
             await store.abandon(call.actor, key)
             raise
-        reply = Reply(error.status, error_body(error, call.request[REQUEST_ID]), error.headers)
+        reply = Reply(error.status, error.envelope(call.request[REQUEST_ID]), error.headers)
     except BaseException:
         await store.abandon(call.actor, key)
         raise

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from common.settings import Settings, get_settings
 from tests.support.api import Api, token
 from web.app import create_app
-from workers.broker import broker
+from workers.main import broker  # registers every actor, so workers consume every queue
 
 TABLES = (
     "audit_log, outbox, jobs, idempotency_records, staff_accounts, bookings, slot_instances,"

@@ -1,0 +1,1 @@
+"""Dramatiq actors: the workers' side of booking, generation, expiry and events."""

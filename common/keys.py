@@ -1,0 +1,44 @@
+"""Redis key names shared by the web and the workers, in one place."""
+
+import hashlib
+
+
+def idempotency(actor: str, key: str) -> str:
+    return "idem:" + hashlib.sha256((actor + "\x00" + key).encode()).hexdigest()
+
+
+def lane(name: str) -> str:
+    """Hold commands waiting for one lane (a person, or a location-scoped slot)."""
+    return f"lane:{name}"
+
+
+def lane_lock(name: str) -> str:
+    return f"lanelock:{name}"
+
+
+ACTIVE_LANES = "lanes:active"
+
+
+def reply(command_id: str) -> str:
+    """Where a worker pushes a command's outcome for the waiting web request."""
+    return f"reply:{command_id}"
+
+
+def pending(booking_id: str) -> str:
+    """Marks a booking whose hold command is queued; holds the owner's subject."""
+    return f"pending:{booking_id}"
+
+
+def outcome(booking_id: str) -> str:
+    """A refused hold's reply, so polling its id after a 202 reaches a final answer."""
+    return f"outcome:{booking_id}"
+
+
+def hold(booking_id: str) -> str:
+    """A live hold, expiring with it (Postgres stays the truth)."""
+    return f"hold:{booking_id}"
+
+
+def full(slot_id: str) -> str:
+    """Admission marker: the slot was full a moment ago."""
+    return f"full:{slot_id}"

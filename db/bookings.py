@@ -1,0 +1,186 @@
+"""Changing one booking: confirm, cancel, reschedule. Each is one short transaction.
+
+Locks are always taken slots first (in id order, with the same person's
+overlapping slots), then the booking, exactly as the hold batches and the expiry
+job do, so no two of them can deadlock.
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from common.pii import PiiKeys
+from db import audit, outbox
+from db.slots import lock_with_neighbours, release_lapsed_holds, save_counters
+from domain.booking_view import BOOKING_COLUMNS, booking_json
+from domain.capacity import CANCELLED, CONFIRMED, EXPIRED, HELD, can_transition, remaining
+from domain.errors import ApiError, ErrorCode
+
+_SELECT = (
+    f"SELECT {BOOKING_COLUMNS} FROM bookings b JOIN slot_instances s ON s.id = b.slot_id"
+    " JOIN locations l ON l.id = b.location_id WHERE b.id = :id"
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A requested change; `owner` is set when a visitor asks (only their own booking)."""
+
+    kind: str
+    booking_id: str
+    owner: str | None
+    actor: str
+    slot_id: str | None = None
+    reason: str | None = None
+    notify: bool = True
+    request_id: str | None = None
+
+
+async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Any:
+    try:
+        booking_id = uuid.UUID(change.booking_id)
+    except ValueError:
+        booking_id = None
+    row = None
+    if booking_id is not None:
+        suffix = " FOR UPDATE OF b" if lock else ""
+        row = (await conn.execute(text(_SELECT + suffix), {"id": booking_id})).first()
+    if row is None or (change.owner is not None and row.user_id != change.owner):
+        raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
+    return row
+
+
+def _event(row: Any, status: str, change: Change, **extra: Any) -> dict[str, Any]:
+    return {
+        "booking_id": str(row.id),
+        "slot_id": str(row.slot_id),
+        "location_id": str(row.location_id),
+        "person_id": str(row.person_id) if row.person_id else None,
+        "status": status,
+        "start_at": row.start_at.isoformat(),
+        "notify": change.notify,
+        **extra,
+    }
+
+
+async def apply_change(conn: AsyncConnection, change: Change, pii: PiiKeys) -> dict[str, Any]:
+    """Applies the change and returns the booking as the contract renders it."""
+    peek = await _booking(conn, change, lock=False)
+    slot_ids = [peek.slot_id] + ([uuid.UUID(change.slot_id)] if change.slot_id else [])
+    slots, _ = await lock_with_neighbours(conn, sorted(set(slot_ids)))
+    expired = await release_lapsed_holds(conn, slots)
+    row = await _booking(conn, change, lock=True)
+    lapsed = any(e["id"] == row.id for e in expired) or row.status == EXPIRED
+    if change.kind == "confirm" and lapsed:
+        raise ApiError(ErrorCode.HOLD_EXPIRED, "the hold expired before it was confirmed")
+    if change.kind == "confirm":
+        await _confirm(conn, row, slots, change)
+    elif change.kind == "cancel":
+        await _cancel(conn, row, slots, change)
+    else:
+        await _reschedule(conn, row, slots, change)
+    if expired:
+        await save_counters(conn, [slots[i] for i in {e["slot_id"] for e in expired}])
+        await outbox.emit_many(
+            conn, [("booking.expired", e["id"], {"booking_id": str(e["id"])}) for e in expired]
+        )
+    if change.owner is None:
+        await audit.record(
+            conn,
+            change.actor,
+            f"booking.{change.kind}",
+            "booking",
+            row.id,
+            {"slot_id": change.slot_id, "reason": change.reason},
+            change.request_id,
+        )
+    fresh = (await conn.execute(text(_SELECT), {"id": row.id})).one()
+    return {"booking": booking_json(fresh._mapping, pii)}
+
+
+def _require(row: Any, target: str) -> None:
+    if not can_transition(row.status, target):
+        raise ApiError(
+            ErrorCode.INVALID_STATE,
+            f"a {row.status} booking cannot become {target}",
+            {"status": row.status},
+        )
+
+
+async def _confirm(conn: AsyncConnection, row: Any, slots: dict, change: Change) -> None:
+    _require(row, CONFIRMED)
+    slot = slots[row.slot_id]
+    slot.hold -= 1
+    slot.booked += 1
+    await conn.execute(
+        text(
+            "UPDATE bookings SET status = 'confirmed', confirmed_at = now(),"
+            " hold_expires_at = NULL, updated_at = now() WHERE id = :id"
+        ),
+        {"id": row.id},
+    )
+    await save_counters(conn, [slot])
+    await outbox.emit(conn, "booking.confirmed", row.id, _event(row, "confirmed", change))
+
+
+def _release(row: Any, slots: dict) -> None:
+    slot = slots[row.slot_id]
+    if row.status == HELD:
+        slot.hold -= 1
+    else:
+        slot.booked -= 1
+
+
+async def _cancel(conn: AsyncConnection, row: Any, slots: dict, change: Change) -> None:
+    _require(row, CANCELLED)
+    _release(row, slots)
+    await conn.execute(
+        text(
+            "UPDATE bookings SET status = 'cancelled', cancelled_at = now(),"
+            " cancel_reason = :reason, updated_at = now() WHERE id = :id"
+        ),
+        {"id": row.id, "reason": change.reason},
+    )
+    await save_counters(conn, [slots[row.slot_id]])
+    await outbox.emit(
+        conn, "booking.cancelled", row.id, _event(row, "cancelled", change, reason=change.reason)
+    )
+
+
+async def _reschedule(conn: AsyncConnection, row: Any, slots: dict, change: Change) -> None:
+    if row.status not in (HELD, CONFIRMED):
+        raise ApiError(ErrorCode.INVALID_STATE, f"a {row.status} booking cannot move")
+    target = slots.get(uuid.UUID(change.slot_id))
+    if target is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
+    if target.id == row.slot_id:
+        return
+    now = dt.datetime.now(dt.UTC)
+    if target.status == "blocked" or target.start_at <= now:
+        raise ApiError(ErrorCode.SLOT_UNAVAILABLE, "the target slot is not open")
+    _release(row, slots)
+    if remaining(target, list(slots.values())) <= 0:
+        raise ApiError(ErrorCode.SLOT_FULL, "no capacity left in the target slot")
+    if row.status == HELD:
+        target.hold += 1
+    else:
+        target.booked += 1
+    await conn.execute(
+        text(
+            "UPDATE bookings b SET slot_id = s.id, location_id = s.location_id,"
+            " person_id = s.person_id, updated_at = now()"
+            " FROM slot_instances s WHERE b.id = :id AND s.id = :slot"
+        ),
+        {"id": row.id, "slot": target.id},
+    )
+    await save_counters(conn, [slots[row.slot_id], target])
+    await outbox.emit(
+        conn,
+        "booking.rescheduled",
+        row.id,
+        _event(row, row.status, change, from_slot_id=str(row.slot_id), to_slot_id=str(target.id)),
+    )

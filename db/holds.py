@@ -1,0 +1,250 @@
+"""Applying a batch of hold commands for one lane in one transaction.
+
+Postgres is the single source of truth: the batch locks its slots (and the same
+person's overlapping slots) in id order, checks every command against the
+counters as they stand, and writes bookings, counters, idempotent replies and
+outbox events together. Replaying a batch (a worker died after the commit) finds
+each command's stored reply and changes nothing.
+"""
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from common.pii import PiiKeys
+from db import outbox
+from db.slots import Place, lock_with_neighbours, release_lapsed_holds, save_counters
+from domain.booking_view import booking_json
+from domain.capacity import SlotUse, remaining
+from domain.errors import ApiError, ErrorCode
+
+
+@dataclass(frozen=True)
+class HoldCommand:
+    """A visitor's request for a hold, as queued by the web (contact details encrypted)."""
+
+    command_id: str
+    booking_id: str
+    slot_id: str
+    actor: str
+    key: str
+    digest: str
+    name: str
+    phone: str
+    email: str | None
+    phone_hash: str
+    notes: str | None
+    request_id: str | None
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, raw: str) -> "HoldCommand":
+        return cls(**json.loads(raw))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    command: HoldCommand
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def code(self) -> str | None:
+        return self.body.get("error", {}).get("code")
+
+
+@dataclass
+class _Batch:
+    """What one transaction decides, before it is written."""
+
+    slots: dict[uuid.UUID, SlotUse]
+    places: dict[uuid.UUID, Place]
+    active_phones: set[tuple[uuid.UUID, str]]
+    accepted: list[HoldCommand]
+
+
+async def apply_holds(
+    conn: AsyncConnection,
+    commands: list[HoldCommand],
+    pii: PiiKeys,
+    hold_ttl_seconds: int,
+    idempotency_ttl_seconds: int,
+) -> list[Outcome]:
+    """Decides and writes every command of the batch; returns one outcome per command."""
+    stored = await _stored_replies(conn, commands)
+    fresh = [c for c in commands if (c.actor, c.key) not in stored]
+    now = dt.datetime.now(dt.UTC)
+    outcomes: dict[str, Outcome] = {}
+    if fresh:
+        batch = await _lock(conn, fresh)
+        expired = await release_lapsed_holds(conn, batch.slots)
+        hold_until = now + dt.timedelta(seconds=hold_ttl_seconds)
+        for command in fresh:
+            outcomes[command.command_id] = _decide(command, batch, now, hold_until, pii)
+        await _write(conn, batch, hold_until)
+        await _store_replies(conn, list(outcomes.values()), now, idempotency_ttl_seconds)
+        await _emit(conn, batch, expired, outcomes)
+    for command in commands:
+        if command.command_id not in outcomes:
+            status, body = stored[(command.actor, command.key)]
+            outcomes[command.command_id] = Outcome(command, status, body)
+    return [outcomes[c.command_id] for c in commands]
+
+
+async def _stored_replies(
+    conn: AsyncConnection, commands: list[HoldCommand]
+) -> dict[tuple[str, str], tuple[int, dict]]:
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT r.actor, r.key, r.status_code, r.body FROM idempotency_records r"
+                " JOIN unnest(CAST(:actors AS text[]), CAST(:keys AS text[])) AS c(actor, key)"
+                " ON r.actor = c.actor AND r.key = c.key"
+            ),
+            {"actors": [c.actor for c in commands], "keys": [c.key for c in commands]},
+        )
+    ).all()
+    return {(r.actor, r.key): (r.status_code, r.body) for r in rows}
+
+
+async def _lock(conn: AsyncConnection, commands: list[HoldCommand]) -> _Batch:
+    slot_ids = sorted({uuid.UUID(c.slot_id) for c in commands})
+    slots, places = await lock_with_neighbours(conn, slot_ids)
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT slot_id, phone_hash FROM bookings WHERE slot_id = ANY(:slots)"
+                " AND phone_hash = ANY(:phones) AND status IN ('held', 'confirmed')"
+                " AND created_day = (now() AT TIME ZONE 'UTC')::date"
+            ),
+            {"slots": slot_ids, "phones": sorted({c.phone_hash for c in commands})},
+        )
+    ).all()
+    return _Batch(slots, places, {(r.slot_id, r.phone_hash) for r in rows}, [])
+
+
+def _refusal(command: HoldCommand, error: ApiError) -> Outcome:
+    return Outcome(command, error.status, error.envelope(command.request_id))
+
+
+def _decide(
+    command: HoldCommand, batch: _Batch, now: dt.datetime, hold_until: dt.datetime, pii: PiiKeys
+) -> Outcome:
+    slot = batch.slots.get(uuid.UUID(command.slot_id))
+    if slot is None:
+        return _refusal(command, ApiError(ErrorCode.NOT_FOUND, "no such slot"))
+    if slot.status == "blocked" or slot.start_at <= now:
+        return _refusal(command, ApiError(ErrorCode.SLOT_UNAVAILABLE, "this slot is not open"))
+    if (slot.id, command.phone_hash) in batch.active_phones:
+        return _refusal(
+            command,
+            ApiError(ErrorCode.DUPLICATE_BOOKING, "this phone already holds this slot today"),
+        )
+    if remaining(slot, list(batch.slots.values())) <= 0:
+        return _refusal(command, ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot"))
+    slot.hold += 1
+    batch.active_phones.add((slot.id, command.phone_hash))
+    batch.accepted.append(command)
+    row = {
+        "id": command.booking_id,
+        "slot_id": command.slot_id,
+        "location_id": batch.places[slot.id].location_id,
+        "person_id": slot.person_id,
+        "status": "held",
+        "start_at": slot.start_at,
+        "end_at": slot.end_at,
+        "customer_name": command.name,
+        "customer_phone": command.phone,
+        "customer_email": command.email,
+        "notes": command.notes,
+        "hold_expires_at": hold_until,
+        "created_at": now,
+        "confirmed_at": None,
+        "cancelled_at": None,
+        "timezone": batch.places[slot.id].timezone,
+    }
+    return Outcome(command, 201, {"booking": booking_json(row, pii)})
+
+
+async def _write(conn: AsyncConnection, batch: _Batch, hold_until: dt.datetime) -> None:
+    if not batch.accepted:
+        return
+    accepted = batch.accepted
+    await conn.execute(
+        text(
+            "INSERT INTO bookings (id, slot_id, location_id, person_id, user_id, customer_name,"
+            " customer_phone, customer_email, phone_hash, notes, status, hold_expires_at)"
+            " SELECT c.id, c.slot_id, s.location_id, s.person_id, c.actor, c.name, c.phone,"
+            " c.email, c.phone_hash, c.notes, 'held', :until"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:slots AS uuid[]), CAST(:actors AS text[]),"
+            " CAST(:names AS text[]), CAST(:phones AS text[]), CAST(:emails AS text[]),"
+            " CAST(:hashes AS text[]), CAST(:notes AS text[]))"
+            " AS c(id, slot_id, actor, name, phone, email, phone_hash, notes)"
+            " JOIN slot_instances s ON s.id = c.slot_id"
+        ),
+        {
+            "until": hold_until,
+            "ids": [c.booking_id for c in accepted],
+            "slots": [c.slot_id for c in accepted],
+            "actors": [c.actor for c in accepted],
+            "names": [c.name for c in accepted],
+            "phones": [c.phone for c in accepted],
+            "emails": [c.email for c in accepted],
+            "hashes": [c.phone_hash for c in accepted],
+            "notes": [c.notes for c in accepted],
+        },
+    )
+
+
+async def _store_replies(
+    conn: AsyncConnection, outcomes: list[Outcome], now: dt.datetime, ttl_seconds: int
+) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO idempotency_records (actor, key, request_hash, status_code, body,"
+            " expires_at) SELECT a, k, h, s, CAST(b AS jsonb), :expires"
+            " FROM unnest(CAST(:actors AS text[]), CAST(:keys AS text[]), CAST(:hashes AS text[]),"
+            " CAST(:statuses AS int[]), CAST(:bodies AS text[])) AS r(a, k, h, s, b)"
+            " ON CONFLICT (actor, key) DO NOTHING"
+        ),
+        {
+            "expires": now + dt.timedelta(seconds=ttl_seconds),
+            "actors": [o.command.actor for o in outcomes],
+            "keys": [o.command.key for o in outcomes],
+            "hashes": [o.command.digest for o in outcomes],
+            "statuses": [o.status for o in outcomes],
+            "bodies": [json.dumps(o.body, default=str) for o in outcomes],
+        },
+    )
+
+
+async def _emit(
+    conn: AsyncConnection, batch: _Batch, expired: list[dict], outcomes: dict[str, Outcome]
+) -> None:
+    touched = {uuid.UUID(c.slot_id) for c in batch.accepted} | {e["slot_id"] for e in expired}
+    await save_counters(conn, [batch.slots[i] for i in sorted(touched)])
+    events: list[tuple[str, object, dict[str, Any]]] = [
+        ("booking.expired", e["id"], _event(e, "expired")) for e in expired
+    ]
+    for command in batch.accepted:
+        booking = outcomes[command.command_id].body["booking"]
+        events.append(("booking.created", command.booking_id, _event(booking, "held")))
+    await outbox.emit_many(conn, events)
+
+
+def _event(booking: dict[str, Any], status: str) -> dict[str, Any]:
+    return {
+        "booking_id": str(booking["id"]),
+        "slot_id": str(booking["slot_id"]),
+        "location_id": str(booking["location_id"]) if booking.get("location_id") else None,
+        "person_id": str(booking["person_id"]) if booking.get("person_id") else None,
+        "status": status,
+        "start_at": booking.get("start_at"),
+    }

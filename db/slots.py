@@ -1,0 +1,90 @@
+"""Locking slot rows for a booking transaction, always in id order so none deadlock."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.capacity import SlotUse
+
+_LOCK = text(
+    """
+SELECT s.id, s.person_id, s.start_at, s.end_at, s.capacity, s.booked, s.hold, s.status,
+       s.location_id, l.timezone
+FROM slot_instances s JOIN locations l ON l.id = s.location_id
+WHERE s.id = ANY(:ids)
+   OR (s.person_id IS NOT NULL AND EXISTS (
+         SELECT 1 FROM slot_instances t
+         WHERE t.id = ANY(:ids) AND t.person_id = s.person_id
+           AND t.start_at < s.end_at AND s.start_at < t.end_at))
+ORDER BY s.id
+FOR UPDATE OF s
+"""
+)
+
+
+@dataclass(frozen=True)
+class Place:
+    location_id: uuid.UUID
+    timezone: str
+
+
+async def lock_with_neighbours(
+    conn: AsyncConnection, slot_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, SlotUse], dict[uuid.UUID, Place]]:
+    """Locks the slots and every slot of the same person overlapping one of them.
+
+    Returns the locked slots by id, and where each one is.
+    """
+    rows = (await conn.execute(_LOCK, {"ids": slot_ids})).all()
+    slots = {
+        r.id: SlotUse(
+            r.id, r.person_id, r.start_at, r.end_at, r.capacity, r.booked, r.hold, r.status
+        )
+        for r in rows
+    }
+    return slots, {r.id: Place(r.location_id, r.timezone) for r in rows}
+
+
+async def release_lapsed_holds(
+    conn: AsyncConnection, slots: dict[uuid.UUID, SlotUse]
+) -> list[dict]:
+    """Expires the locked slots' holds past their deadline, in memory and in the database.
+
+    A lapsed hold already counts as free; releasing it here keeps the counters true
+    without waiting for the expiry job. Returns the expired bookings for events.
+    """
+    rows = (
+        await conn.execute(
+            text(
+                "UPDATE bookings SET status = 'expired', expired_at = now(), updated_at = now()"
+                " WHERE slot_id = ANY(:ids) AND status = 'held' AND hold_expires_at <= now()"
+                " RETURNING id, slot_id, location_id, person_id"
+            ),
+            {"ids": list(slots)},
+        )
+    ).all()
+    for row in rows:
+        slots[row.slot_id].hold -= 1
+    return [dict(r._mapping) for r in rows]
+
+
+async def save_counters(conn: AsyncConnection, slots: list[SlotUse]) -> None:
+    """Writes counters and the status they imply, bumping each slot's version."""
+    if not slots:
+        return
+    await conn.execute(
+        text(
+            "UPDATE slot_instances s SET booked = u.booked, hold = u.hold, status = u.status,"
+            " version = s.version + 1, updated_at = now()"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:booked AS int[]), CAST(:hold AS int[]),"
+            " CAST(:status AS text[])) AS u(id, booked, hold, status) WHERE s.id = u.id"
+        ),
+        {
+            "ids": [s.id for s in slots],
+            "booked": [s.booked for s in slots],
+            "hold": [s.hold for s in slots],
+            "status": [s.counted_status() for s in slots],
+        },
+    )

@@ -1,0 +1,354 @@
+"""The booking engine over HTTP with real Dramatiq workers: hold, confirm, cancel, no oversell."""
+
+import asyncio
+import datetime as dt
+import uuid
+
+import asyncpg
+import dramatiq
+import pytest
+import redis
+
+from common.settings import Settings
+from db.invariants import violations
+from tests.support import rows
+from tests.support.api import Api, token
+
+PHONE = "+971501234567"
+
+
+def _hold_body(slot_id: uuid.UUID, phone: str = PHONE, **extra: object) -> dict:
+    customer = {"name": "Ann", "phone": phone, "email": "ann@example.org"}
+    return {"slot_id": str(slot_id), "customer": customer, **extra}
+
+
+def _phone(n: int) -> str:
+    return f"+97150{n:07d}"
+
+
+@pytest.fixture
+async def slot(db: asyncpg.Connection) -> uuid.UUID:
+    return await rows.slot(db, await rows.location(db))
+
+
+async def _no_violations(settings: Settings) -> None:
+    assert await violations(settings.database_url) == []
+
+
+async def test_full_flow_hold_confirm_cancel(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
+) -> None:
+    visitor = token(["user"])
+    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot, notes="hi"))
+    assert held.status == 201, held.json
+    booking = held.json["booking"]
+    assert booking["status"] == "held"
+    assert booking["customer"] == {"name": "Ann", "phone": PHONE, "email": "ann@example.org"}
+    assert booking["hold_expires_at"] is not None
+    assert booking["start_at"].endswith("+04:00")
+
+    confirmed = await api.post(f"/v1/bookings/{booking['id']}/confirm", token=visitor)
+    assert confirmed.status == 200, confirmed.json
+    assert confirmed.json["booking"]["status"] == "confirmed"
+    assert confirmed.json["booking"]["confirmed_at"] is not None
+    assert await db.fetchval("SELECT booked FROM slot_instances WHERE id = $1", slot) == 1
+
+    cancelled = await api.post(f"/v1/bookings/{booking['id']}/cancel", token=visitor)
+    assert cancelled.status == 200
+    assert cancelled.json["booking"]["status"] == "cancelled"
+    counters = await db.fetchrow(
+        "SELECT booked, hold, status FROM slot_instances WHERE id = $1", slot
+    )
+    assert tuple(counters) == (0, 0, "open")
+    events = await db.fetch("SELECT event_type FROM outbox ORDER BY id")
+    assert [e["event_type"] for e in events] == [
+        "booking.created",
+        "booking.confirmed",
+        "booking.cancelled",
+    ]
+    await _no_violations(settings)
+
+
+async def test_own_booking_only(api: Api, worker: dramatiq.Worker, slot: uuid.UUID) -> None:
+    owner = token(["user"])
+    held = await api.post("/v1/bookings", token=owner, json=_hold_body(slot))
+    path = f"/v1/bookings/{held.json['booking']['id']}"
+    assert (await api.get(path, token=owner)).json["booking"]["status"] == "held"
+    assert (await api.get(path, token=token(["user"]))).status == 404
+    assert (await api.post(f"{path}/cancel", token=token(["user"]))).status == 404
+
+
+async def test_unknown_slot_is_404(api: Api) -> None:
+    response = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(uuid.uuid4()))
+    assert response.status == 404
+
+
+@pytest.mark.parametrize("phone", ["12", "not a phone", "+9715"])
+async def test_invalid_phone_is_422(api: Api, slot: uuid.UUID, phone: str) -> None:
+    response = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, phone))
+    assert response.status == 422
+    assert response.json["error"]["details"]["fields"][0]["field"] == "customer.phone"
+
+
+async def test_replay_returns_the_same_booking_even_after_redis_lost_it(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
+) -> None:
+    visitor = token(["user"])
+    first = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="k1")
+    again = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="k1")
+    assert again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+    redis.Redis.from_url(settings.redis_url).flushdb()
+    after_flush = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="k1")
+    assert after_flush.status == 201
+    assert after_flush.json["booking"]["id"] == first.json["booking"]["id"]
+    assert await db.fetchval("SELECT count(*) FROM bookings") == 1
+
+
+async def test_same_phone_same_slot_same_day_is_duplicate(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection
+) -> None:
+    slot = await rows.slot(db, await rows.location(db), capacity=3)
+    first = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    second = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    assert first.status == 201
+    assert second.status == 409
+    assert second.code == "DUPLICATE_BOOKING"
+
+
+async def test_fifty_parallel_holds_on_capacity_five(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
+) -> None:
+    slot = await rows.slot(db, await rows.location(db), capacity=5)
+    responses = await asyncio.gather(
+        *[
+            api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(i)))
+            for i in range(50)
+        ]
+    )
+    statuses = [r.status for r in responses]
+    assert statuses.count(201) == 5
+    assert statuses.count(409) == 45
+    assert {r.code for r in responses if r.status == 409} == {"SLOT_FULL"}
+    counters = await db.fetchrow("SELECT hold, status FROM slot_instances WHERE id = $1", slot)
+    assert tuple(counters) == (5, "full")
+    assert await db.fetchval("SELECT count(*) FROM bookings WHERE status = 'held'") == 5
+    await _no_violations(settings)
+
+
+async def test_five_hundred_parallel_holds_on_ten_single_slots(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
+) -> None:
+    location = await rows.location(db)
+    start = rows.SOON
+    slots = [await rows.slot(db, location, start=start + dt.timedelta(hours=i)) for i in range(10)]
+    responses = await asyncio.gather(
+        *[
+            api.post(
+                "/v1/bookings", token=token(["user"]), json=_hold_body(slots[i % 10], _phone(i))
+            )
+            for i in range(500)
+        ]
+    )
+    statuses = [r.status for r in responses]
+    assert statuses.count(201) == 10
+    assert statuses.count(409) == 490
+    assert await db.fetchval("SELECT count(*) FROM bookings") == 10
+    await _no_violations(settings)
+
+
+async def test_a_hold_takes_the_persons_overlapping_slot(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
+) -> None:
+    location = await rows.location(db)
+    person = await rows.person(db, location)
+    nine = await rows.slot(db, location, person_id=person, start=rows.SOON)
+    quarter_past = await rows.slot(
+        db, location, person_id=person, start=rows.SOON + dt.timedelta(minutes=15)
+    )
+    half_past = await rows.slot(
+        db, location, person_id=person, start=rows.SOON + dt.timedelta(minutes=30)
+    )
+    first = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(nine))
+    assert first.status == 201
+    overlapping = await api.post(
+        "/v1/bookings", token=token(["user"]), json=_hold_body(quarter_past, _phone(1))
+    )
+    assert overlapping.status == 409
+    assert overlapping.code == "SLOT_FULL"
+    touching = await api.post(
+        "/v1/bookings", token=token(["user"]), json=_hold_body(half_past, _phone(2))
+    )
+    assert touching.status == 201
+    await _no_violations(settings)
+
+
+async def test_blocked_or_past_slot_is_unavailable(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection
+) -> None:
+    location = await rows.location(db)
+    blocked = await rows.slot(db, location, status="blocked")
+    past = await rows.slot(db, location, start=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    for slot in (blocked, past):
+        response = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+        assert response.status == 409
+        assert response.code == "SLOT_UNAVAILABLE"
+
+
+async def _expire_hold(db: asyncpg.Connection, booking_id: str) -> None:
+    await db.execute(
+        "UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(booking_id),
+    )
+
+
+async def test_confirm_after_the_deadline_is_hold_expired(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
+) -> None:
+    visitor = token(["user"])
+    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
+    await _expire_hold(db, held.json["booking"]["id"])
+    late = await api.post(f"/v1/bookings/{held.json['booking']['id']}/confirm", token=visitor)
+    assert late.status == 409
+    assert late.code == "HOLD_EXPIRED"
+
+
+async def test_confirming_twice_is_invalid_state(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID
+) -> None:
+    visitor = token(["user"])
+    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
+    path = f"/v1/bookings/{held.json['booking']['id']}/confirm"
+    assert (await api.post(path, token=visitor)).status == 200
+    again = await api.post(path, token=visitor)
+    assert again.status == 409
+    assert again.code == "INVALID_STATE"
+
+
+async def test_a_lapsed_hold_frees_the_slot_before_the_expiry_job(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
+) -> None:
+    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    await _expire_hold(db, held.json["booking"]["id"])
+    other = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(9)))
+    assert other.status == 201
+    statuses = await db.fetch("SELECT status FROM bookings ORDER BY created_at")
+    assert [s["status"] for s in statuses] == ["expired", "held"]
+    await _no_violations(settings)
+
+
+async def test_expiry_job_restores_capacity(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
+) -> None:
+    from actors.expiry import expire_holds
+
+    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    await _expire_hold(db, held.json["booking"]["id"])
+    expire_holds.send()
+    deadline = asyncio.get_running_loop().time() + 10
+    while await db.fetchval("SELECT hold FROM slot_instances WHERE id = $1", slot) != 0:
+        assert asyncio.get_running_loop().time() < deadline, "the hold never expired"
+        await asyncio.sleep(0.05)
+    assert await db.fetchval("SELECT status FROM bookings") == "expired"
+    assert (
+        await db.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'booking.expired'") == 1
+    )
+    await _no_violations(settings)
+
+
+async def test_without_a_worker_the_hold_is_202_then_reaches_its_final_state(
+    api: Api, settings: Settings, slot: uuid.UUID
+) -> None:
+    quick = settings.model_copy(update={"booking_wait_seconds": 0.2})
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from web.app import create_app
+
+    client = TestClient(TestServer(create_app(quick)))
+    await client.start_server()
+    visitor = token(["user"])
+    try:
+        pending = await Api(client).post("/v1/bookings", token=visitor, json=_hold_body(slot))
+        assert pending.status == 202
+        assert pending.headers["Location"] == f"/v1/bookings/{pending.json['booking']['id']}"
+        polled = await Api(client).get(pending.headers["Location"], token=visitor)
+        assert polled.json["booking"]["status"] == "pending"
+        from workers.broker import broker
+
+        started = dramatiq.Worker(broker, worker_threads=2, worker_timeout=20)
+        started.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while (await Api(client).get(pending.headers["Location"], token=visitor)).json[
+                "booking"
+            ]["status"] == "pending":
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+        finally:
+            started.stop()
+        final = await Api(client).get(pending.headers["Location"], token=visitor)
+        assert final.json["booking"]["status"] == "held"
+    finally:
+        await client.close()
+
+
+async def test_reschedule_into_a_full_slot_changes_nothing(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
+) -> None:
+    location = await rows.location(db)
+    source = await rows.slot(db, location)
+    target = await rows.slot(db, location, start=rows.SOON + dt.timedelta(hours=1))
+    mine = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(source))
+    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(target, _phone(3)))
+    before = await db.fetch("SELECT id, slot_id, status FROM bookings ORDER BY id")
+    moved = await api.patch(
+        f"/admin/v1/bookings/{mine.json['booking']['id']}",
+        token=token(["frontdesk"]),
+        json={"action": "reschedule", "slot_id": str(target)},
+    )
+    assert moved.status == 409
+    assert moved.code == "SLOT_FULL"
+    assert await db.fetch("SELECT id, slot_id, status FROM bookings ORDER BY id") == before
+    await _no_violations(settings)
+
+
+async def test_reschedule_moves_the_booking(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
+) -> None:
+    location = await rows.location(db)
+    source = await rows.slot(db, location)
+    target = await rows.slot(db, location, start=rows.SOON + dt.timedelta(hours=1))
+    mine = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(source))
+    moved = await api.patch(
+        f"/admin/v1/bookings/{mine.json['booking']['id']}",
+        token=token(["manager"]),
+        json={"action": "reschedule", "slot_id": str(target)},
+    )
+    assert moved.status == 200, moved.json
+    assert moved.json["booking"]["slot_id"] == str(target)
+    holds = await db.fetch("SELECT id, hold FROM slot_instances ORDER BY start_at")
+    assert [h["hold"] for h in holds] == [0, 1]
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'booking.rescheduled'")
+    await _no_violations(settings)
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("admin", True),
+        ("manager", True),
+        ("frontdesk", True),
+        ("scheduler", False),
+        ("user", False),
+    ],
+)
+async def test_role_matrix_for_staff_booking_changes(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, role: str, allowed: bool
+) -> None:
+    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    response = await api.patch(
+        f"/admin/v1/bookings/{held.json['booking']['id']}",
+        token=token([role]),
+        json={"action": "cancel", "reason": "closed"},
+    )
+    assert response.status == (200 if allowed else 403)

@@ -1,0 +1,54 @@
+"""Arranging catalog rows directly, for tests of what happens after generation."""
+
+import datetime as dt
+import uuid
+
+import asyncpg
+
+from common.ids import new_id
+
+SOON = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
+
+
+async def location(db: asyncpg.Connection, tz: str = "Asia/Dubai") -> uuid.UUID:
+    location_id = new_id()
+    await db.execute(
+        "INSERT INTO locations (id, name, timezone) VALUES ($1, 'Clinic', $2)", location_id, tz
+    )
+    return location_id
+
+
+async def person(db: asyncpg.Connection, location_id: uuid.UUID) -> uuid.UUID:
+    person_id = new_id()
+    await db.execute(
+        "INSERT INTO people (id, location_id, name) VALUES ($1, $2, 'Dr Who')",
+        person_id,
+        location_id,
+    )
+    return person_id
+
+
+async def slot(
+    db: asyncpg.Connection,
+    location_id: uuid.UUID,
+    *,
+    person_id: uuid.UUID | None = None,
+    start: dt.datetime = SOON,
+    minutes: int = 30,
+    capacity: int = 1,
+    status: str = "open",
+) -> uuid.UUID:
+    slot_id = new_id()
+    await db.execute(
+        "INSERT INTO slot_instances (id, location_id, person_id, date, start_at, end_at,"
+        " capacity, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        slot_id,
+        location_id,
+        person_id,
+        start.date(),
+        start,
+        start + dt.timedelta(minutes=minutes),
+        capacity,
+        status,
+    )
+    return slot_id

@@ -1,0 +1,296 @@
+"""Bookings: visitors hold, confirm, cancel and read their own; staff cancel and reschedule.
+
+The web never writes bookings. It validates, encrypts the customer's contact
+details, queues a command for the workers and waits up to `BOOKING_WAIT_SECONDS`
+for its outcome; past that it answers 202 and the client polls the booking.
+"""
+
+import json
+import uuid
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, EmailStr, Field, field_validator
+from sqlalchemy import text
+
+from actors.bookings import change_booking
+from actors.holds import drain_lane
+from common import keys
+from common.ids import new_id
+from db.bookings import Change
+from db.holds import HoldCommand
+from domain.booking_view import BOOKING_COLUMNS, booking_json
+from domain.errors import ApiError, ErrorCode
+from domain.phones import normalize_phone
+from domain.roles import Permission
+from web.middlewares import REQUEST_ID
+from web.models import ErrorReply, Strict
+from web.responses import Reply
+from web.routing import IDEMPOTENCY_CLAIM, Call, Route
+from web.state import ENGINE, PII, REDIS, SETTINGS
+
+LANES = web.AppKey("lanes", dict)
+"""Slot id -> lane, per process; a slot's person never changes."""
+LANE_CACHE_SIZE = 100_000
+
+
+class Customer(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(min_length=3, max_length=40)
+    email: EmailStr | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value.strip()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_phone(value)
+
+
+class BookingIn(Strict):
+    slot_id: uuid.UUID
+    customer: Customer
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class AdminChange(Strict):
+    action: Literal["cancel", "reschedule"]
+    slot_id: uuid.UUID | None = None
+    reason: str | None = Field(default=None, max_length=500)
+    notify: bool = True
+
+
+class CustomerOut(BaseModel):
+    name: str
+    phone: str
+    email: str | None
+
+
+class BookingOut(BaseModel):
+    id: str
+    slot_id: str | None = None
+    location_id: str | None = None
+    person_id: str | None = None
+    status: str
+    start_at: str | None = None
+    end_at: str | None = None
+    customer: CustomerOut | None = None
+    notes: str | None = None
+    hold_expires_at: str | None = None
+    created_at: str | None = None
+    confirmed_at: str | None = None
+    cancelled_at: str | None = None
+
+
+class BookingReply(BaseModel):
+    booking: BookingOut
+
+
+async def _lane(call: Call, slot_id: uuid.UUID) -> str:
+    lanes = call.request.app[LANES]
+    if slot_id not in lanes:
+        async with call.request.app[ENGINE].connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT person_id FROM slot_instances WHERE id = :id"), {"id": slot_id}
+                )
+            ).first()
+        if row is None:
+            raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
+        if len(lanes) >= LANE_CACHE_SIZE:
+            lanes.clear()
+        lanes[slot_id] = str(row.person_id or slot_id)
+    return lanes[slot_id]
+
+
+async def _wait(call: Call, command_id: str) -> tuple[int, dict[str, Any]] | None:
+    wait = call.request.app[SETTINGS].booking_wait_seconds
+    found = await call.request.app[REDIS].blpop([keys.reply(command_id)], timeout=wait)
+    if found is None:
+        return None
+    reply = json.loads(found[1])
+    return reply["status"], reply["body"]
+
+
+def _pending(booking_id: str) -> Reply:
+    return Reply(
+        202,
+        {"booking": {"id": booking_id, "status": "pending"}},
+        {"Location": f"/v1/bookings/{booking_id}"},
+    )
+
+
+async def create_booking(call: Call) -> Reply:
+    body: BookingIn = call.body
+    app = call.request.app
+    lane = await _lane(call, body.slot_id)
+    if await app[REDIS].exists(keys.full(str(body.slot_id))):
+        raise ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot")
+    pii = app[PII]
+    key, digest = call.request[IDEMPOTENCY_CLAIM]
+    command = HoldCommand(
+        command_id=str(new_id()),
+        booking_id=str(new_id()),
+        slot_id=str(body.slot_id),
+        actor=call.actor,
+        key=key,
+        digest=digest,
+        name=body.customer.name,
+        phone=pii.encrypt(body.customer.phone),
+        email=pii.encrypt(str(body.customer.email)) if body.customer.email else None,
+        phone_hash=pii.lookup_hash(body.customer.phone),
+        notes=body.notes,
+        request_id=call.request[REQUEST_ID],
+    )
+    ttl = app[SETTINGS].idempotency_ttl_seconds
+    async with app[REDIS].pipeline(transaction=False) as pipe:
+        pipe.set(keys.pending(command.booking_id), call.actor, ex=ttl)
+        pipe.rpush(keys.lane(lane), command.dumps())
+        pipe.sadd(keys.ACTIVE_LANES, lane)
+        await pipe.execute()
+    drain_lane.send_with_options(args=(lane,), request_id=command.request_id)
+    outcome = await _wait(call, command.command_id)
+    if outcome is None:
+        return _pending(command.booking_id)
+    return Reply(*outcome)
+
+
+async def get_booking(call: Call) -> Reply:
+    booking_id = call.request.match_info["id"]
+    app = call.request.app
+    try:
+        parsed = uuid.UUID(booking_id)
+    except ValueError:
+        raise ApiError(ErrorCode.NOT_FOUND, "no such booking") from None
+    async with app[ENGINE].connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    f"SELECT {BOOKING_COLUMNS} FROM bookings b"
+                    " JOIN slot_instances s ON s.id = b.slot_id"
+                    " JOIN locations l ON l.id = b.location_id"
+                    " WHERE b.id = :id AND b.user_id = :owner"
+                ),
+                {"id": parsed, "owner": call.actor},
+            )
+        ).first()
+    if row is not None:
+        return Reply(200, {"booking": booking_json(row._mapping, app[PII])})
+    refused = await app[REDIS].get(keys.outcome(booking_id))
+    if refused is not None and json.loads(refused)["owner"] == call.actor:
+        outcome = json.loads(refused)
+        return Reply(outcome["status"], outcome["body"])
+    if await app[REDIS].get(keys.pending(booking_id)) == call.actor:
+        return Reply(200, {"booking": {"id": booking_id, "status": "pending"}})
+    raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
+
+
+async def _change(call: Call, change: Change) -> Reply:
+    command_id = str(new_id())
+    change_booking.send_with_options(
+        args=(command_id, change.__dict__), request_id=change.request_id
+    )
+    outcome = await _wait(call, command_id)
+    if outcome is None:
+        return _pending(change.booking_id)
+    return Reply(*outcome)
+
+
+def _visitor_change(kind: str) -> Any:
+    async def handler(call: Call) -> Reply:
+        change = Change(
+            kind=kind,
+            booking_id=call.request.match_info["id"],
+            owner=call.actor,
+            actor=call.actor,
+            request_id=call.request[REQUEST_ID],
+        )
+        return await _change(call, change)
+
+    handler.__name__ = f"{kind}_booking"
+    return handler
+
+
+async def change_booking_as_staff(call: Call) -> Reply:
+    body: AdminChange = call.body
+    if body.action == "reschedule" and body.slot_id is None:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            "reschedule needs slot_id",
+            {"fields": [{"field": "slot_id", "message": "required for reschedule"}]},
+        )
+    change = Change(
+        kind=body.action,
+        booking_id=call.request.match_info["id"],
+        owner=None,
+        actor=call.actor,
+        slot_id=str(body.slot_id) if body.slot_id else None,
+        reason=body.reason,
+        notify=body.notify,
+        request_id=call.request[REQUEST_ID],
+    )
+    return await _change(call, change)
+
+
+_ERRORS: dict[int, type[BaseModel] | None] = {404: ErrorReply, 409: ErrorReply}
+
+ROUTES = [
+    Route(
+        "POST",
+        "/v1/bookings",
+        create_booking,
+        "Hold a slot (202 with Location when the worker is slow)",
+        body=BookingIn,
+        responses={201: BookingReply, 202: BookingReply, **_ERRORS},
+        idempotent=True,
+        replies_persisted_by_handler=True,
+        rate_limit="booking_post",
+        tag="bookings",
+    ),
+    Route(
+        "GET",
+        "/v1/bookings/{id}",
+        get_booking,
+        "Your booking (a refused hold answers with its 409)",
+        responses={200: BookingReply, **_ERRORS},
+        rate_limit="user_get",
+        tag="bookings",
+    ),
+    Route(
+        "POST",
+        "/v1/bookings/{id}/confirm",
+        _visitor_change("confirm"),
+        "Confirm your held booking",
+        responses={200: BookingReply, 202: BookingReply, **_ERRORS},
+        idempotent=True,
+        rate_limit="booking_post",
+        tag="bookings",
+    ),
+    Route(
+        "POST",
+        "/v1/bookings/{id}/cancel",
+        _visitor_change("cancel"),
+        "Cancel your booking; its capacity is free at once",
+        responses={200: BookingReply, 202: BookingReply, **_ERRORS},
+        idempotent=True,
+        rate_limit="booking_post",
+        tag="bookings",
+    ),
+    Route(
+        "PATCH",
+        "/admin/v1/bookings/{id}",
+        change_booking_as_staff,
+        "Cancel or reschedule a booking",
+        access=Permission.BOOKINGS_ADMIN,
+        body=AdminChange,
+        responses={200: BookingReply, 202: BookingReply, **_ERRORS},
+        idempotent=True,
+        rate_limit="admin",
+        tag="bookings",
+    ),
+]
