@@ -5,6 +5,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
+import dramatiq
 import pytest
 import requests
 import schemathesis
@@ -30,11 +31,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def base_url(settings: Settings) -> Iterator[str]:
+def base_url(settings: Settings, worker: dramatiq.Worker) -> Iterator[str]:
     """The real app on a real port, served from its own thread and event loop."""
     port = _free_port()
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings.model_copy(update={"booking_wait_seconds": 2})))
     loop.run_until_complete(runner.setup())
     loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
     thread = threading.Thread(target=loop.run_forever, daemon=True)

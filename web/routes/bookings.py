@@ -160,13 +160,16 @@ async def create_booking(call: Call) -> Reply:
     return Reply(*outcome)
 
 
-async def get_booking(call: Call) -> Reply:
-    booking_id = call.request.match_info["id"]
-    app = call.request.app
+def _booking_id(call: Call) -> str:
     try:
-        parsed = uuid.UUID(booking_id)
+        return str(uuid.UUID(call.request.match_info["id"]))
     except ValueError:
         raise ApiError(ErrorCode.NOT_FOUND, "no such booking") from None
+
+
+async def get_booking(call: Call) -> Reply:
+    booking_id = _booking_id(call)
+    app = call.request.app
     async with app[ENGINE].connect() as conn:
         row = (
             await conn.execute(
@@ -176,7 +179,7 @@ async def get_booking(call: Call) -> Reply:
                     " JOIN locations l ON l.id = b.location_id"
                     " WHERE b.id = :id AND b.user_id = :owner"
                 ),
-                {"id": parsed, "owner": call.actor},
+                {"id": booking_id, "owner": call.actor},
             )
         ).first()
     if row is not None:
@@ -205,7 +208,7 @@ def _visitor_change(kind: str) -> Any:
     async def handler(call: Call) -> Reply:
         change = Change(
             kind=kind,
-            booking_id=call.request.match_info["id"],
+            booking_id=_booking_id(call),
             owner=call.actor,
             actor=call.actor,
             request_id=call.request[REQUEST_ID],
@@ -226,7 +229,7 @@ async def change_booking_as_staff(call: Call) -> Reply:
         )
     change = Change(
         kind=body.action,
-        booking_id=call.request.match_info["id"],
+        booking_id=_booking_id(call),
         owner=None,
         actor=call.actor,
         slot_id=str(body.slot_id) if body.slot_id else None,
