@@ -9,6 +9,7 @@ import logging
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from common.pii import generate_key
 from tests.support.services import Services
@@ -41,6 +42,11 @@ def _provision() -> Services:
 
 
 _services = _provision()
+
+# CI replays the same examples every run; no per-example deadline on a shared 2-core box.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
