@@ -24,7 +24,8 @@ from workers.broker import MAX_RETRIES
 from workers.resources import resources
 
 BATCH_SIZE = 100
-LOCK_MS = 30_000
+LOCK_MS = 5_000
+"""A killed drainer blocks its lane this long at most; a live one renews it every batch."""
 REPLY_TTL_SECONDS = 120
 OUTCOME_TTL_SECONDS = 86_400
 FULL_MARK_MS = 1_000

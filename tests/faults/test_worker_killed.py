@@ -1,0 +1,38 @@
+"""`kill -9` of the worker during a hold storm loses and duplicates nothing."""
+
+import asyncio
+import time
+
+from db.invariants import violations
+from tests.faults.storm import Storm, arrange_slots, booking_ids
+from tests.support.platform import Platform
+
+
+async def test_worker_killed_mid_storm_loses_and_duplicates_nothing(platform: Platform) -> None:
+    platform.env["BOOKING_WAIT_SECONDS"] = "1"
+    slots = await arrange_slots(platform.env["DATABASE_URL"], count=20, capacity=3)
+    platform.start()
+    storm = Storm(platform.base_url)
+
+    async def kill_then_restart() -> None:
+        while len(storm.statuses) < 60:
+            await asyncio.sleep(0.01)
+        platform.kill("worker")
+        await asyncio.sleep(1.5)
+        platform.restart("worker")
+
+    started = time.monotonic()
+    await asyncio.gather(storm.run(slots, total=300), kill_then_restart())
+    final = await storm.settle(deadline_seconds=45)
+
+    assert -1 not in storm.statuses, "the web dropped a connection"
+    assert all(status < 500 for status in storm.statuses), storm.statuses
+    assert storm.pending, "the kill never caught a command in flight; the test proved nothing"
+    stored = await booking_ids(platform.env["DATABASE_URL"])
+    assert len(stored) == len(set(stored))
+    assert set(storm.created) <= set(stored)
+    held_after_202 = {b for b, status in final.items() if status == "held"}
+    assert set(stored) == set(storm.created) | held_after_202
+    assert len(stored) <= 20 * 3
+    assert await violations(platform.env["DATABASE_URL"]) == []
+    assert time.monotonic() - started < 90
