@@ -1,0 +1,136 @@
+"""Availability rules and their expansion into slot instants.
+
+Slots step by the rule's granularity in LOCAL wall-clock time from its start and
+last `duration` minutes of REAL time; a slot never ends after the rule's end
+instant. On a spring-forward day the local times that do not exist are skipped
+(a slot is never shifted into the next hour); on a fall-back day a repeated local
+time is used once, at its first occurrence. A slot whose real duration would run
+past the rule's end because the clocks changed inside it is dropped, like any
+slot that does not fit. Everything returned is UTC.
+"""
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+WEEKLY, DATE_RANGE, EXCEPTION = "WEEKLY", "DATE_RANGE", "EXCEPTION"
+DAY_MINUTES = 1440
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    start_minute: int
+    end_minute: int
+    days_of_week: frozenset[int] | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    capacity: int = 1
+    granularity: int = 15
+    duration: int = 30
+    is_closed: bool = False
+    person_id: uuid.UUID | None = None
+
+    def applies_on(self, day: dt.date) -> bool:
+        if self.valid_from is not None and day < self.valid_from:
+            return False
+        if self.valid_to is not None and day > self.valid_to:
+            return False
+        return self.days_of_week is None or day.isoweekday() in self.days_of_week
+
+
+@dataclass(frozen=True, order=True)
+class SlotSpec:
+    start_at: dt.datetime
+    end_at: dt.datetime
+    date: dt.date
+    capacity: int
+
+
+def _instant(day: dt.date, minute: int, zone: ZoneInfo) -> dt.datetime | None:
+    """The UTC instant of a local wall-clock time, or None when the clocks skip it."""
+    naive = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
+    aware = naive.replace(tzinfo=zone)
+    back = aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    return aware.astimezone(dt.UTC) if back == naive else None
+
+
+def _edge(day: dt.date, minute: int, zone: ZoneInfo) -> dt.datetime:
+    """A boundary instant; a boundary inside a gap falls where the gap ends."""
+    naive = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
+    return naive.replace(tzinfo=zone, fold=1).astimezone(dt.UTC)
+
+
+def _slots(rule: Rule, day: dt.date, zone: ZoneInfo) -> list[SlotSpec]:
+    end = _edge(day, rule.end_minute, zone)
+    length = dt.timedelta(minutes=rule.duration)
+    found = []
+    for minute in range(rule.start_minute, rule.end_minute, rule.granularity):
+        start = _instant(day, minute, zone)
+        if start is not None and start + length <= end:
+            found.append(SlotSpec(start, start + length, day, rule.capacity))
+    return found
+
+
+def _opening_rules(rules: list[Rule], day: dt.date) -> list[Rule]:
+    seasonal = [r for r in rules if r.kind == DATE_RANGE and r.applies_on(day)]
+    base = seasonal or [r for r in rules if r.kind == WEEKLY and r.applies_on(day)]
+    extra = [r for r in rules if r.kind == EXCEPTION and not r.is_closed and r.applies_on(day)]
+    return base + extra
+
+
+def expand(
+    rules: list[Rule],
+    shared_exceptions: list[Rule],
+    first: dt.date,
+    last: dt.date,
+    zone: ZoneInfo,
+) -> list[SlotSpec]:
+    """The slots one owner's rules imply on `[first, last]`, sorted, without duplicates.
+
+    `shared_exceptions` are the location-wide exceptions that apply to every person.
+    """
+    exceptions = [r for r in [*rules, *shared_exceptions] if r.kind == EXCEPTION]
+    openings = [*rules, *(r for r in shared_exceptions if not r.is_closed)]
+    by_start: dict[dt.datetime, SlotSpec] = {}
+    day = first
+    while day <= last:
+        closed = [
+            (_edge(day, r.start_minute, zone), _edge(day, r.end_minute, zone))
+            for r in exceptions
+            if r.is_closed and r.applies_on(day)
+        ]
+        for rule in _opening_rules(openings, day):
+            for slot in _slots(rule, day, zone):
+                if not any(slot.start_at < end and start < slot.end_at for start, end in closed):
+                    by_start.setdefault(slot.start_at, slot)
+        day += dt.timedelta(days=1)
+    return sorted(by_start.values())
+
+
+def _dates_intersect(a: Rule, b: Rule) -> bool:
+    a_from, a_to = a.valid_from or dt.date.min, a.valid_to or dt.date.max
+    b_from, b_to = b.valid_from or dt.date.min, b.valid_to or dt.date.max
+    return a_from <= b_to and b_from <= a_to
+
+
+def _days_intersect(a: Rule, b: Rule) -> bool:
+    return a.days_of_week is None or b.days_of_week is None or bool(a.days_of_week & b.days_of_week)
+
+
+def rules_overlap(a: Rule, b: Rule) -> bool:
+    """Same kind and owner, and their dates, weekdays and hours intersect (touching is fine)."""
+    return (
+        a.kind == b.kind
+        and a.person_id == b.person_id
+        and _dates_intersect(a, b)
+        and _days_intersect(a, b)
+        and a.start_minute < b.end_minute
+        and b.start_minute < a.end_minute
+    )
+
+
+def first_overlap(candidate: Rule, existing: Iterable[Rule]) -> Rule | None:
+    return next((rule for rule in existing if rules_overlap(candidate, rule)), None)
