@@ -25,3 +25,4 @@ HOLD_TO_CONFIRM = Histogram(
 BOOKING_OUTCOMES = Counter("booking_outcomes_total", "Booking commands by outcome", ["outcome"])
 SLOT_CONFLICTS = Counter("slot_conflicts_total", "Holds refused for lack of capacity", ["code"])
 QUEUE_DEPTH = Gauge("queue_depth", "Messages waiting in a Dramatiq queue", ["queue"])
+SLOTS_GENERATED = Counter("slots_generated_total", "Slot instances created by generation")

@@ -12,7 +12,7 @@ from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
-from web.routes import bookings, catalog, health, identity, ops, slots
+from web.routes import availability, bookings, catalog, health, identity, ops, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, ROUTE_TABLE, SETTINGS
 
@@ -21,6 +21,7 @@ ROUTES: list[Route] = [
     *ops.ROUTES,
     *identity.ROUTES,
     *catalog.ROUTES,
+    *availability.ROUTES,
     *slots.ROUTES,
     *bookings.ROUTES,
 ]

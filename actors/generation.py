@@ -1,0 +1,80 @@
+"""Slot generation: a requested job, and the scheduler's rolling horizon."""
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+
+import dramatiq
+import structlog
+from sqlalchemy import text
+
+from common.metrics import SLOTS_GENERATED
+from common.settings import get_settings
+from db.generation import reconcile
+from workers.broker import MAX_RETRIES
+from workers.resources import resources
+
+_log = structlog.get_logger("actors.generation")
+
+
+async def _set_job(job_id: str, status: str, result: dict | None, error: str | None) -> None:
+    async with resources().engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE jobs SET status = :status, result = CAST(:result AS jsonb), error = :error,"
+                " started_at = coalesce(started_at, now()),"
+                " finished_at = CASE WHEN :status IN ('succeeded', 'failed') THEN now() END"
+                " WHERE id = :id"
+            ),
+            {
+                "id": uuid.UUID(job_id),
+                "status": status,
+                "result": json.dumps(result) if result is not None else None,
+                "error": error,
+            },
+        )
+
+
+async def _generate(location_id: str, person_id: str | None, first: str, last: str) -> dict:
+    async with resources().engine.begin() as conn:
+        result = await reconcile(
+            conn,
+            uuid.UUID(location_id),
+            uuid.UUID(person_id) if person_id else None,
+            dt.date.fromisoformat(first),
+            dt.date.fromisoformat(last),
+        )
+    SLOTS_GENERATED.inc(result.created)
+    return dataclasses.asdict(result)
+
+
+@dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES, time_limit=600_000)
+async def generate_slots(
+    job_id: str, location_id: str, person_id: str | None, first: str, last: str
+):
+    await _set_job(job_id, "running", None, None)
+    try:
+        result = await _generate(location_id, person_id, first, last)
+    except Exception as exc:
+        _log.exception("generation_failed", job_id=job_id)
+        retries = dramatiq.middleware.CurrentMessage.get_current_message()
+        if retries is None or retries.options.get("retries", 0) >= MAX_RETRIES:
+            await _set_job(job_id, "failed", None, type(exc).__name__)
+        raise
+    await _set_job(job_id, "succeeded", result, None)
+    _log.info("generation_succeeded", job_id=job_id, **result)
+
+
+@dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES, time_limit=600_000)
+async def roll_generation() -> None:
+    """Keeps every location generated from today to the configured horizon."""
+    horizon = get_settings().generation_horizon_days
+    async with resources().engine.connect() as conn:
+        locations = (await conn.execute(text("SELECT id FROM locations ORDER BY id"))).scalars()
+        ids = [str(i) for i in locations]
+    today = dt.datetime.now(dt.UTC).date()
+    last = today + dt.timedelta(days=horizon)
+    for location_id in ids:
+        result = await _generate(location_id, None, today.isoformat(), last.isoformat())
+        _log.info("rolling_generation", location_id=location_id, **result)
