@@ -5,6 +5,7 @@ details, queues a command for the workers and waits up to `BOOKING_WAIT_SECONDS`
 for its outcome; past that it answers 202 and the client polls the booking.
 """
 
+import datetime as dt
 import json
 import uuid
 from typing import Any, Literal
@@ -24,7 +25,8 @@ from domain.errors import ApiError, ErrorCode
 from domain.phones import normalize_phone
 from domain.roles import Permission
 from web.middlewares import REQUEST_ID
-from web.models import ErrorReply, Strict
+from web.models import ErrorReply, ListQuery, Strict
+from web.pagination import decode_cursor, encode_cursor
 from web.responses import Reply
 from web.routing import IDEMPOTENCY_CLAIM, Call, Route
 from web.state import ENGINE, PII, REDIS, SETTINGS
@@ -240,6 +242,69 @@ async def change_booking_as_staff(call: Call) -> Reply:
     return await _change(call, change)
 
 
+class AdminBookingsQuery(ListQuery):
+    location_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    status: Literal["held", "confirmed", "cancelled", "expired"] | None = None
+    first: dt.date | None = Field(default=None, alias="from")
+    last: dt.date | None = Field(default=None, alias="to")
+    phone: str | None = Field(default=None, max_length=40)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return normalize_phone(value) if value is not None else None
+
+
+class BookingPage(BaseModel):
+    items: list[BookingOut]
+    next_cursor: str | None
+
+
+async def list_bookings(call: Call) -> Reply:
+    """Newest slot first; `from`/`to` bound the slot's start by UTC date, both inclusive."""
+    query: AdminBookingsQuery = call.query
+    after_start, after_id = decode_cursor(query.cursor, 2) if query.cursor else (None, None)
+    pii = call.request.app[PII]
+    async with call.request.app[ENGINE].connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    f"SELECT {BOOKING_COLUMNS} FROM bookings b"
+                    " JOIN slot_instances s ON s.id = b.slot_id"
+                    " JOIN locations l ON l.id = b.location_id"
+                    " WHERE (CAST(:loc AS uuid) IS NULL OR b.location_id = CAST(:loc AS uuid))"
+                    " AND (CAST(:person AS uuid) IS NULL OR b.person_id = CAST(:person AS uuid))"
+                    " AND (CAST(:status AS text) IS NULL OR b.status = CAST(:status AS text))"
+                    " AND (CAST(:phone AS text) IS NULL OR b.phone_hash = CAST(:phone AS text))"
+                    " AND (CAST(:first AS date) IS NULL OR s.start_at >= CAST(:first AS date))"
+                    " AND (CAST(:last AS date) IS NULL"
+                    "      OR s.start_at < CAST(:last AS date) + 1)"
+                    " AND (CAST(:after_start AS timestamptz) IS NULL"
+                    "      OR (s.start_at, b.id) < (CAST(:after_start AS timestamptz),"
+                    "                               CAST(:after_id AS uuid)))"
+                    " ORDER BY s.start_at DESC, b.id DESC LIMIT :n"
+                ),
+                {
+                    "loc": query.location_id,
+                    "person": query.person_id,
+                    "status": query.status,
+                    "phone": pii.lookup_hash(query.phone) if query.phone else None,
+                    "first": query.first,
+                    "last": query.last,
+                    "after_start": dt.datetime.fromisoformat(after_start) if after_start else None,
+                    "after_id": after_id,
+                    "n": query.limit + 1,
+                },
+            )
+        ).all()
+    items = [booking_json(r._mapping, pii) for r in rows]
+    more = len(items) > query.limit
+    items = items[: query.limit]
+    cursor = encode_cursor([items[-1]["start_at"], items[-1]["id"]]) if more else None
+    return Reply(200, {"items": items, "next_cursor": cursor})
+
+
 _ERRORS: dict[int, type[BaseModel] | None] = {404: ErrorReply, 409: ErrorReply}
 
 ROUTES = [
@@ -282,6 +347,17 @@ ROUTES = [
         responses={200: BookingReply, 202: BookingReply, **_ERRORS},
         idempotent=True,
         rate_limit="booking_post",
+        tag="bookings",
+    ),
+    Route(
+        "GET",
+        "/admin/v1/bookings",
+        list_bookings,
+        "Bookings, newest slot first; from/to bound the slot start (UTC dates, inclusive)",
+        access=Permission.BOOKINGS_ADMIN,
+        query=AdminBookingsQuery,
+        responses={200: BookingPage},
+        rate_limit="admin",
         tag="bookings",
     ),
     Route(
