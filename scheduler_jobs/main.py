@@ -9,7 +9,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from common.logging import configure_logging
 from common.settings import Settings, get_settings
-from scheduler_jobs import expiry, generation, lanes
+from scheduler_jobs import events, expiry, generation, lanes
 from scheduler_jobs.lease import Lease
 from scheduler_jobs.registry import ScheduledJob
 
@@ -17,7 +17,12 @@ _log = structlog.get_logger("scheduler")
 
 
 def jobs(settings: Settings) -> list[ScheduledJob]:
-    return [expiry.job(settings), lanes.job(settings), generation.job(settings)]
+    return [
+        expiry.job(settings),
+        lanes.job(settings),
+        generation.job(settings),
+        events.job(settings),
+    ]
 
 
 def run_leased(client: redis.Redis, job: ScheduledJob) -> None:
