@@ -62,6 +62,8 @@ def platform_env() -> dict[str, str]:
         "REDIS_URL": settings.redis_url,
         "LOG_LEVEL": "INFO",
         "DRAMATIQ_HEARTBEAT_TIMEOUT_MS": "3000",
+        # Storms use slots arranged without rules; rolling generation would block them.
+        "GENERATION_HORIZON_DAYS": "0",
     }
 
 
