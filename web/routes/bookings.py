@@ -154,8 +154,12 @@ async def create_booking(call: Call) -> Reply:
         pipe.set(keys.pending(command.booking_id), call.actor, ex=ttl)
         pipe.rpush(keys.lane(lane), command.dumps())
         pipe.sadd(keys.ACTIVE_LANES, lane)
-        await pipe.execute()
-    drain_lane.send_with_options(args=(lane,), request_id=command.request_id)
+        pipe.exists(keys.lane_lock(lane))
+        draining = (await pipe.execute())[-1]
+    # A drainer holding the lane takes this command too: it re-reads the lane after
+    # releasing it. Only an idle lane needs a message.
+    if not draining:
+        drain_lane.send_with_options(args=(lane,), request_id=command.request_id)
     outcome = await _wait(call, command.command_id)
     if outcome is None:
         return _pending(command.booking_id)
