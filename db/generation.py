@@ -31,9 +31,11 @@ _SCOPE = (
     "s.location_id = :loc AND s.date BETWEEN :first AND :last"
     " AND (CAST(:person AS uuid) IS NULL OR s.person_id = CAST(:person AS uuid))"
 )
+# Equality on a coalesced person (not IS NOT DISTINCT FROM) so Postgres can hash the join.
+_NOBODY = "'00000000-0000-0000-0000-000000000000'::uuid"
 _DESIRED = (
-    "EXISTS (SELECT 1 FROM desired d WHERE d.person_id IS NOT DISTINCT FROM s.person_id"
-    " AND d.start_at = s.start_at)"
+    f"EXISTS (SELECT 1 FROM desired d WHERE coalesce(d.person_id, {_NOBODY})"
+    f" = coalesce(s.person_id, {_NOBODY}) AND d.start_at = s.start_at)"
 )
 
 
@@ -89,6 +91,11 @@ async def reconcile(
     )
     raw = await conn.get_raw_connection()
     await raw.driver_connection.copy_records_to_table("desired", records=rows)
+    # Indexed and analyzed, so the anti-joins below stay index lookups on any table size.
+    await conn.execute(
+        text(f"CREATE INDEX ON desired ((coalesce(person_id, {_NOBODY})), start_at)")
+    )
+    await conn.execute(text("ANALYZE desired"))
     params = {"loc": location_id, "first": first, "last": last, "person": person_id}
     created = (
         await conn.execute(
