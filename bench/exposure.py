@@ -213,6 +213,78 @@ def _measure(url: str, tokens_file: str, connections: int, duration: float) -> F
     return asyncio.run(_drive(url, tokens, connections, duration))
 
 
+def run(
+    duration: float = 8,
+    connections: int = 64,
+    people: int = 10,
+    visitors: int = 200,
+    processes: int = 1,
+) -> dict:
+    services = Services()
+    services.start()
+    processes: list[subprocess.Popen] = []
+    try:
+        upgrade(services.database_url)
+        location_id, first_day = asyncio.run(_seed(services.database_url, people))
+        app_port, bare_port = _free_port(), _free_port()
+        env = {
+            "DATABASE_URL": services.database_url,
+            "REDIS_URL": services.redis_url,
+            "JWT_SECRET": JWT_SECRET,
+            "PII_KEY": f"k1:{generate_key()}",
+            "EXPOSURE_SALT": "bench-salt",
+            "HTTP_PORT": str(app_port),
+            "LOG_LEVEL": "WARNING",
+            "RATE_LIMIT_USER_GET": "100000000/minute",
+        }
+        for _ in range(processes):
+            processes.append(_start(["-m", "web"], env))
+            processes.append(_start(["-m", "bench.exposure", "--serve-bare", str(bare_port)], {}))
+        day = first_day + dt.timedelta(days=2)
+        slots_url = f"http://127.0.0.1:{app_port}/v1/slots?location_id={location_id}&date={day}"
+        bare_url = f"http://127.0.0.1:{bare_port}/"
+        asyncio.run(_wait_ready(f"http://127.0.0.1:{app_port}/healthz"))
+        asyncio.run(_wait_ready(bare_url))
+        tokens = [
+            issue_token(JWT_SECRET, "general-scheduler", f"visitor-{i}", ["user"], 3600)
+            for i in range(visitors)
+        ]
+        asyncio.run(_warm(slots_url, tokens))
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
+            tokens_file.write("\n".join(tokens) + "\n")
+        bare = _measure(bare_url, tokens_file.name, connections, duration)
+        floor = _measure(slots_url + "&floor=1", tokens_file.name, connections, duration)
+        slots = _measure(slots_url, tokens_file.name, connections, duration)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+        services.stop()
+    generator = "wrk" if shutil.which("wrk") else "aiohttp client"
+    print(
+        f"GET /v1/slots, warm caches, {connections} connections, {duration:.0f} s each,"
+        f" {people} people x 32 slots a day, {visitors} visitors,"
+        f" {processes} process(es) per server, load from {generator}"
+    )
+    print(bare.line("bare aiohttp"))
+    print(floor.line("pipeline floor"))
+    print(slots.line("GET /v1/slots"))
+    print(
+        "(pipeline floor: the same URL plus an unknown parameter, answered 400 after the token"
+        " check and rate limit, before the handler; its 'errors' are those 400s)"
+    )
+    ratio = slots.requests_per_second / bare.requests_per_second
+    print(f"ratio {ratio:.3f}x (target >= 0.15x); p99 {slots.p99_ms:.1f} ms (target < 50 ms)")
+    floor_ratio = slots.requests_per_second / floor.requests_per_second
+    print(f"GET /v1/slots runs at {floor_ratio:.2f}x the pipeline floor")
+    return {
+        "bare": bare.__dict__,
+        "pipeline_floor": floor.__dict__,
+        "slots": slots.__dict__,
+        "ratio_to_bare": ratio,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=8)
@@ -228,63 +300,7 @@ def main() -> None:
         )
         return
 
-    services = Services()
-    services.start()
-    processes: list[subprocess.Popen] = []
-    try:
-        upgrade(services.database_url)
-        location_id, first_day = asyncio.run(_seed(services.database_url, args.people))
-        app_port, bare_port = _free_port(), _free_port()
-        env = {
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "JWT_SECRET": JWT_SECRET,
-            "PII_KEY": f"k1:{generate_key()}",
-            "EXPOSURE_SALT": "bench-salt",
-            "HTTP_PORT": str(app_port),
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMIT_USER_GET": "100000000/minute",
-        }
-        for _ in range(args.processes):
-            processes.append(_start(["-m", "web"], env))
-            processes.append(_start(["-m", "bench.exposure", "--serve-bare", str(bare_port)], {}))
-        day = first_day + dt.timedelta(days=2)
-        slots_url = f"http://127.0.0.1:{app_port}/v1/slots?location_id={location_id}&date={day}"
-        bare_url = f"http://127.0.0.1:{bare_port}/"
-        asyncio.run(_wait_ready(f"http://127.0.0.1:{app_port}/healthz"))
-        asyncio.run(_wait_ready(bare_url))
-        tokens = [
-            issue_token(JWT_SECRET, "general-scheduler", f"visitor-{i}", ["user"], 3600)
-            for i in range(args.visitors)
-        ]
-        asyncio.run(_warm(slots_url, tokens))
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
-            tokens_file.write("\n".join(tokens) + "\n")
-        bare = _measure(bare_url, tokens_file.name, args.connections, args.duration)
-        floor = _measure(slots_url + "&floor=1", tokens_file.name, args.connections, args.duration)
-        slots = _measure(slots_url, tokens_file.name, args.connections, args.duration)
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(10)
-        services.stop()
-    generator = "wrk" if shutil.which("wrk") else "aiohttp client"
-    print(
-        f"GET /v1/slots, warm caches, {args.connections} connections, {args.duration:.0f} s each,"
-        f" {args.people} people x 32 slots a day, {args.visitors} visitors,"
-        f" {args.processes} process(es) per server, load from {generator}"
-    )
-    print(bare.line("bare aiohttp"))
-    print(floor.line("pipeline floor"))
-    print(slots.line("GET /v1/slots"))
-    print(
-        "(pipeline floor: the same URL plus an unknown parameter, answered 400 after the token"
-        " check and rate limit, before the handler; its 'errors' are those 400s)"
-    )
-    ratio = slots.requests_per_second / bare.requests_per_second
-    print(f"ratio {ratio:.3f}x (target >= 0.15x); p99 {slots.p99_ms:.1f} ms (target < 50 ms)")
-    floor_ratio = slots.requests_per_second / floor.requests_per_second
-    print(f"GET /v1/slots runs at {floor_ratio:.2f}x the pipeline floor")
+    run(args.duration, args.connections, args.people, args.visitors, args.processes)
 
 
 if __name__ == "__main__":
