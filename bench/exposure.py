@@ -218,7 +218,7 @@ def run(
     connections: int = 64,
     people: int = 10,
     visitors: int = 200,
-    processes: int = 1,
+    server_processes: int = 1,
 ) -> dict:
     services = Services()
     services.start()
@@ -237,7 +237,7 @@ def run(
             "LOG_LEVEL": "WARNING",
             "RATE_LIMIT_USER_GET": "100000000/minute",
         }
-        for _ in range(processes):
+        for _ in range(server_processes):
             processes.append(_start(["-m", "web"], env))
             processes.append(_start(["-m", "bench.exposure", "--serve-bare", str(bare_port)], {}))
         day = first_day + dt.timedelta(days=2)
@@ -264,7 +264,7 @@ def run(
     print(
         f"GET /v1/slots, warm caches, {connections} connections, {duration:.0f} s each,"
         f" {people} people x 32 slots a day, {visitors} visitors,"
-        f" {processes} process(es) per server, load from {generator}"
+        f" {server_processes} process(es) per server, load from {generator}"
     )
     print(bare.line("bare aiohttp"))
     print(floor.line("pipeline floor"))
