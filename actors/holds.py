@@ -28,7 +28,7 @@ LOCK_MS = 5_000
 """A killed drainer blocks its lane this long at most; a live one renews it every batch."""
 REPLY_TTL_SECONDS = 120
 OUTCOME_TTL_SECONDS = 86_400
-FULL_MARK_MS = 1_000
+FULL_MARK_MS = 5_000
 """How long the web may refuse a slot without asking Postgres (see docs/booking.md)."""
 
 _OUTCOME_LABELS = {
