@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     dramatiq_heartbeat_timeout_ms: int = 15000
     log_level: str = "INFO"
+    worker_metrics: bool = False
     smtp_url: str = ""
     notify_from: str = "scheduler@localhost"
 

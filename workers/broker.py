@@ -13,6 +13,7 @@ from dramatiq.middleware import (
     AsyncIO,
     Callbacks,
     Pipelines,
+    Prometheus,
     Retries,
     ShutdownNotifications,
     TimeLimit,
@@ -37,6 +38,9 @@ def build_broker(settings: Settings) -> RedisBroker:
         AsyncIO(),
         RequestContext(),
     ]
+    if settings.worker_metrics:
+        # Serves worker metrics on dramatiq_prom_host:dramatiq_prom_port (0.0.0.0:9191).
+        middleware.append(Prometheus())
     return RedisBroker(
         url=settings.redis_url,
         middleware=middleware,
