@@ -13,11 +13,11 @@ from dramatiq.middleware import (
     AsyncIO,
     Callbacks,
     Pipelines,
-    Prometheus,
     Retries,
     ShutdownNotifications,
     TimeLimit,
 )
+from dramatiq.middleware.prometheus import Prometheus
 
 from common.settings import Settings, get_settings
 from workers.context import RequestContext
