@@ -1,0 +1,62 @@
+"""Hold throughput as worker processes go from 1 to 4, holds spread over many lanes.
+
+python -m bench.workers [--duration 6]
+"""
+
+import argparse
+import asyncio
+import uuid
+
+from bench.holds import JWT_SECRET, _slots
+from bench.load import drive
+from common.pii import generate_key
+from db.migrate import upgrade
+from tests.support.platform import Platform
+from tests.support.services import Services
+from web.identity import issue_token
+
+LANES = 200
+
+
+def run(duration: float = 6, connections: int = 64) -> dict:
+    services = Services()
+    services.start()
+    results: dict = {}
+    try:
+        upgrade(services.database_url)
+        env = {
+            "DATABASE_URL": services.database_url,
+            "REDIS_URL": services.redis_url,
+            "JWT_SECRET": JWT_SECRET,
+            "PII_KEY": f"k1:{generate_key()}",
+            "EXPOSURE_SALT": "bench",
+            "LOG_LEVEL": "WARNING",
+            "RATE_LIMIT_BOOKING_POST": "100000000/minute",
+        }
+        tokens = [
+            issue_token(JWT_SECRET, "general-scheduler", str(uuid.uuid4()), ["user"], 3600)
+            for _ in range(64)
+        ]
+        for processes in (1, 2, 3, 4):
+            slots = asyncio.run(_slots(services.database_url, LANES, 1000))
+            with Platform(env=dict(env), worker_processes=processes, worker_threads=8) as platform:
+                platform.start("web", "worker")
+                figures = drive(
+                    platform.base_url, "platform", slots, tokens, f"w{processes}", duration,
+                    connections,
+                )  # fmt: skip
+            results[f"workers_{processes}"] = figures.as_dict()
+            print(figures.line(f"{processes} worker process(es)"))
+    finally:
+        services.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=6)
+    run(parser.parse_args().duration)
+
+
+if __name__ == "__main__":
+    main()
