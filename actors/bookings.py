@@ -1,7 +1,7 @@
 """Confirm, cancel and reschedule, applied by a worker and answered to the waiting request."""
 
 import json
-from dataclasses import asdict
+from datetime import datetime
 
 import dramatiq
 
@@ -13,10 +13,6 @@ from workers.broker import MAX_RETRIES
 from workers.resources import resources
 
 REPLY_TTL_SECONDS = 120
-
-
-def to_message(change: Change) -> dict:
-    return asdict(change)
 
 
 @dramatiq.actor(queue_name="holds", max_retries=MAX_RETRIES)
@@ -45,8 +41,6 @@ def _past_tense(kind: str) -> str:
 
 
 def _record_hold_to_confirm(body: dict) -> None:
-    from datetime import datetime
-
     booking = body["booking"]
     created = datetime.fromisoformat(booking["created_at"])
     confirmed = datetime.fromisoformat(booking["confirmed_at"])

@@ -8,6 +8,7 @@ for its outcome; past that it answers 202 and the client polls the booking.
 import datetime as dt
 import json
 import uuid
+from dataclasses import asdict
 from typing import Any, Literal
 
 from aiohttp import web
@@ -202,7 +203,7 @@ async def get_booking(call: Call) -> Reply:
 async def _change(call: Call, change: Change) -> Reply:
     command_id = str(new_id())
     change_booking.send_with_options(
-        args=(command_id, change.__dict__), request_id=change.request_id
+        args=(command_id, asdict(change)), request_id=change.request_id
     )
     outcome = await _wait(call, command_id)
     if outcome is None:
