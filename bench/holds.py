@@ -53,31 +53,40 @@ async def _slots(database_url: str, count: int, capacity: int) -> list[str]:
         await conn.close()
 
 
+def platform_env(services: Services) -> dict[str, str]:
+    """Settings for a benchmarked platform: quiet logs, no rate limits, no rolling generation."""
+    return {
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "JWT_SECRET": JWT_SECRET,
+        "PII_KEY": f"k1:{generate_key()}",
+        "EXPOSURE_SALT": "bench",
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_BOOKING_POST": "100000000/minute",
+        "GENERATION_HORIZON_DAYS": "0",
+    }
+
+
+def tokens(count: int = 64) -> list[str]:
+    return [
+        issue_token(JWT_SECRET, "general-scheduler", str(uuid.uuid4()), ["user"], 3600)
+        for _ in range(count)
+    ]
+
+
 def run(duration: float = 10, connections: int = 64) -> dict:
     services = Services()
     services.start()
     plain: subprocess.Popen | None = None
     try:
         upgrade(services.database_url)
-        env = {
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "JWT_SECRET": JWT_SECRET,
-            "PII_KEY": f"k1:{generate_key()}",
-            "EXPOSURE_SALT": "bench",
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMIT_BOOKING_POST": "100000000/minute",
-            "GENERATION_HORIZON_DAYS": "0",
-        }
+        env = platform_env(services)
         plain_port = free_port()
         plain = subprocess.Popen(
             [sys.executable, "-m", "bench.plain_server", str(plain_port), services.database_url],
             env={**os.environ},
         )
-        tokens = [
-            issue_token(JWT_SECRET, "general-scheduler", str(uuid.uuid4()), ["user"], 3600)
-            for _ in range(64)
-        ]
+        visitors = tokens()
         results: dict = {}
         with Platform(env=env, worker_processes=1, worker_threads=8) as platform:
             platform.start("web", "worker", "scheduler")
@@ -87,7 +96,7 @@ def run(duration: float = 10, connections: int = 64) -> dict:
                 theirs = asyncio.run(_slots(services.database_url, count, capacity))
                 baseline = drive(plain_url, "plain", theirs, [], name, duration, connections)
                 measured = drive(
-                    platform.base_url, "platform", ours, tokens, name, duration, connections
+                    platform.base_url, "platform", ours, visitors, name, duration, connections
                 )
                 results[name] = {"platform": measured.as_dict(), "plain": baseline.as_dict()}
                 _report(name, measured, baseline)

@@ -5,15 +5,12 @@ python -m bench.workers [--duration 6]
 
 import argparse
 import asyncio
-import uuid
 
-from bench.holds import JWT_SECRET, _slots
+from bench.holds import _slots, platform_env, tokens
 from bench.load import drive
-from common.pii import generate_key
 from db.migrate import upgrade
 from tests.support.platform import Platform
 from tests.support.services import Services
-from web.identity import issue_token
 
 LANES = 200
 
@@ -24,25 +21,14 @@ def run(duration: float = 6, connections: int = 64) -> dict:
     results: dict = {}
     try:
         upgrade(services.database_url)
-        env = {
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "JWT_SECRET": JWT_SECRET,
-            "PII_KEY": f"k1:{generate_key()}",
-            "EXPOSURE_SALT": "bench",
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMIT_BOOKING_POST": "100000000/minute",
-        }
-        tokens = [
-            issue_token(JWT_SECRET, "general-scheduler", str(uuid.uuid4()), ["user"], 3600)
-            for _ in range(64)
-        ]
+        env = platform_env(services)
+        visitors = tokens()
         for processes in (1, 2, 3, 4):
             slots = asyncio.run(_slots(services.database_url, LANES, 1000))
             with Platform(env=dict(env), worker_processes=processes, worker_threads=8) as platform:
                 platform.start("web", "worker")
                 figures = drive(
-                    platform.base_url, "platform", slots, tokens, f"w{processes}", duration,
+                    platform.base_url, "platform", slots, visitors, f"w{processes}", duration,
                     connections,
                 )  # fmt: skip
             results[f"workers_{processes}"] = figures.as_dict()

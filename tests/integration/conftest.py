@@ -1,5 +1,7 @@
 """Fixtures for tests that talk to the real app, Postgres, Redis and Dramatiq workers."""
 
+import io
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -71,3 +73,17 @@ def worker() -> Iterator[dramatiq.Worker]:
     finally:
         worker.stop()
         broker.flush_all()
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Everything logged, formatted in the thread that logged it, as production does."""
+    root = logging.getLogger()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(root.handlers[0].formatter)
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)

@@ -2,12 +2,9 @@
 
 import asyncio
 import io
-import logging
-from collections.abc import Iterator
 
 import asyncpg
 import dramatiq
-import pytest
 
 from tests.support import rows
 from tests.support.api import Api, token
@@ -15,21 +12,8 @@ from tests.support.api import Api, token
 PHONE, EMAIL = "+971501234567", "ann.customer@example.org"
 
 
-@pytest.fixture
-def every_log_line() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(root.handlers[0].formatter)
-    root.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-
-
 async def test_full_booking_flow_logs_request_id_and_no_pii(
-    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, every_log_line: io.StringIO
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, log_lines: io.StringIO
 ) -> None:
     slot = await rows.slot(db, await rows.location(db))
     visitor = token(["user"])
@@ -44,13 +28,13 @@ async def test_full_booking_flow_logs_request_id_and_no_pii(
     await api.post(f"/v1/bookings/{booking}/confirm", token=visitor)
     await api.post(f"/v1/bookings/{booking}/cancel", token=visitor)
     deadline = asyncio.get_running_loop().time() + 5
-    while "lane_batch_applied" not in every_log_line.getvalue():
+    while "lane_batch_applied" not in log_lines.getvalue():
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.02)
-    lines = every_log_line.getvalue().splitlines()
+    lines = log_lines.getvalue().splitlines()
     worker_lines = [line for line in lines if "lane_batch_applied" in line]
     assert '"request_id": "trace-booking-1"' in worker_lines[0]
-    text = every_log_line.getvalue()
+    text = log_lines.getvalue()
     assert PHONE not in text
     assert PHONE[1:] not in text
     assert EMAIL not in text

@@ -4,7 +4,6 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Iterator
 
 import dramatiq
 import pytest
@@ -22,20 +21,6 @@ async def log_from_event_loop(text: str) -> None:
     _log.info(text)
 
 
-@pytest.fixture
-def worker_log() -> Iterator[io.StringIO]:
-    """What the root handler writes, formatted in the thread that logged, as in production."""
-    root = logging.getLogger()
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(root.handlers[0].formatter)
-    root.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-
-
 async def _line_with(stream: io.StringIO, text: str) -> str:
     deadline = time.monotonic() + 10
     while True:
@@ -47,9 +32,9 @@ async def _line_with(stream: io.StringIO, text: str) -> str:
 
 
 @pytest.mark.parametrize("actor", [log_from_thread, log_from_event_loop])
-async def test_request_id_from_the_message_is_in_worker_log_lines(
-    worker: dramatiq.Worker, worker_log: io.StringIO, actor: dramatiq.Actor
+async def test_request_id_from_the_message_is_in_log_lines_lines(
+    worker: dramatiq.Worker, log_lines: io.StringIO, actor: dramatiq.Actor
 ) -> None:
     actor.send_with_options(args=(f"ran {actor.actor_name}",), request_id="abc-123")
-    line = await _line_with(worker_log, f"ran {actor.actor_name}")
+    line = await _line_with(log_lines, f"ran {actor.actor_name}")
     assert '"request_id": "abc-123"' in line
