@@ -1,20 +1,23 @@
 """Publishing the outbox: events leave Postgres only after the change they describe.
 
 The relay claims unpublished rows in id order (`FOR UPDATE SKIP LOCKED`, so relays
-never contend), appends them to the Redis stream `events`, hands each to `notify`,
-and marks them published in the same transaction that claimed them. Delivery is
-at least once: a relay that dies after the XADD and before its commit publishes
-those events again, so consumers dedupe by the event `id`.
+never contend), appends them to the Redis stream `events`, hands them to `notify`
+in batches (one message per batch, not per booking: in a rush a message per event
+would cost the workers more than the bookings themselves), and marks them published
+in the same transaction that claimed them. Delivery is at least once: a relay that
+dies after the XADD and before its commit publishes those events again, so
+consumers dedupe by the event `id`.
 """
 
 import json
 
 import dramatiq
 import structlog
-from sqlalchemy import text
+from sqlalchemy import Row, text
 
 from common.metrics import EVENTS_PUBLISHED
 from common.notify import Message, channels
+from common.pii import PiiKeys
 from common.settings import get_settings
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
@@ -22,6 +25,7 @@ from workers.resources import resources
 STREAM = "events"
 STREAM_MAX_LENGTH = 100_000
 BATCH_SIZE = 500
+NOTIFY_BATCH_SIZE = 100
 _log = structlog.get_logger("actors.events")
 
 _CLAIM = text(
@@ -49,8 +53,9 @@ async def publish_pending() -> int:
                 for row in rows:
                     pipe.xadd(STREAM, _fields(row), maxlen=STREAM_MAX_LENGTH, approximate=True)
                 await pipe.execute()
-            for row in rows:
-                notify.send_with_options(args=(_fields(row),), request_id=row.request_id)
+            fields = [_fields(row) for row in rows]
+            for start in range(0, len(fields), NOTIFY_BATCH_SIZE):
+                notify.send(fields[start : start + NOTIFY_BATCH_SIZE])
             await conn.execute(_MARK, {"ids": [row.id for row in rows]})
         published += len(rows)
         EVENTS_PUBLISHED.inc(len(rows))
@@ -68,32 +73,57 @@ def _fields(row) -> dict[str, str]:
     }
 
 
+class DeliveryFailed(Exception):
+    """A channel could not deliver; Dramatiq retries the message with backoff."""
+
+
 @dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES)
-async def notify(event: dict[str, str]) -> None:
-    await deliver(event)
+async def notify(events: list[dict[str, str]]) -> None:
+    """Delivers a batch; what failed is retried event by event, so nobody hears twice."""
+    failed = await deliver(events)
+    if len(events) == 1 and failed:
+        raise DeliveryFailed(f"event {events[0]['id']} was not delivered")
+    for event in failed:
+        notify.send_with_options(args=([event],), request_id=event["request_id"] or None)
 
 
-async def deliver(event: dict[str, str]) -> None:
-    """Tells the customer, through every configured channel; raises (to retry) when one fails."""
-    payload = json.loads(event["payload"])
-    if not payload.get("notify", True):
-        return
+async def deliver(events: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Tells each event's customer through every configured channel; returns what failed."""
+    wanted = [e for e in events if json.loads(e["payload"]).get("notify", True)]
+    if not wanted:
+        return []
     found = resources()
     async with found.engine.connect() as conn:
-        row = (
+        rows = (
             await conn.execute(
-                text("SELECT customer_name, customer_email FROM bookings WHERE id = :id"),
-                {"id": event["aggregate_id"]},
+                text(
+                    "SELECT id, customer_name, customer_email FROM bookings"
+                    " WHERE id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": sorted({e["aggregate_id"] for e in wanted})},
             )
-        ).first()
-    if row is None:
-        return
+        ).all()
+    customers = {str(row.id): row for row in rows}
+    failed = []
+    for event in wanted:
+        customer = customers.get(event["aggregate_id"])
+        if customer is None:
+            continue
+        try:
+            await _send(event, customer, found.pii)
+        except Exception as exc:  # one channel's failure must not stop the others' events
+            _log.warning("notification_failed", event_id=event["id"], error=type(exc).__name__)
+            failed.append(event)
+    return failed
+
+
+async def _send(event: dict[str, str], customer: Row, pii: PiiKeys) -> None:
     message = Message(
         event_type=event["type"],
         booking_id=event["aggregate_id"],
-        name=row.customer_name,
-        email=found.pii.decrypt(row.customer_email) if row.customer_email else None,
-        start_at=payload.get("start_at"),
+        name=customer.customer_name,
+        email=pii.decrypt(customer.customer_email) if customer.customer_email else None,
+        start_at=json.loads(event["payload"]).get("start_at"),
     )
     for channel in channels(get_settings()):
         await channel.send(message)

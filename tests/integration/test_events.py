@@ -111,7 +111,7 @@ async def _booking_event(db: asyncpg.Connection, settings: Settings, notify: boo
 async def test_notify_goes_through_the_log_channel_masked(
     db: asyncpg.Connection, settings: Settings, notify_log: io.StringIO
 ) -> None:
-    await events.deliver(await _booking_event(db, settings, notify=True))
+    assert await events.deliver([await _booking_event(db, settings, notify=True)]) == []
     line = notify_log.getvalue()
     assert '"event_type": "booking.confirmed"' in line
     assert "a***@example.org" in line
@@ -121,5 +121,29 @@ async def test_notify_goes_through_the_log_channel_masked(
 async def test_notify_false_sends_nothing(
     db: asyncpg.Connection, settings: Settings, notify_log: io.StringIO
 ) -> None:
-    await events.deliver(await _booking_event(db, settings, notify=False))
+    assert await events.deliver([await _booking_event(db, settings, notify=False)]) == []
     assert notify_log.getvalue() == ""
+
+
+class _RefusingChannel:
+    """Refuses one booking's message, as a mail server refusing one address would."""
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+        self.sent: list[str] = []
+
+    async def send(self, message) -> None:
+        if message.booking_id == self.refused:
+            raise ConnectionError("refused")
+        self.sent.append(message.booking_id)
+
+
+async def test_a_failed_delivery_returns_only_that_event(
+    db: asyncpg.Connection, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await _booking_event(db, settings, notify=True)
+    second = await _booking_event(db, settings, notify=True)
+    channel = _RefusingChannel(refused=first["aggregate_id"])
+    monkeypatch.setattr(events, "channels", lambda _settings: [channel])
+    assert await events.deliver([first, second]) == [first]
+    assert channel.sent == [second["aggregate_id"]]
