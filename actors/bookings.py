@@ -1,22 +1,19 @@
 """Confirm, cancel and reschedule, applied by a worker and answered to the waiting request."""
 
-import json
 from datetime import datetime
 
 import dramatiq
 
-from common import keys
+from common import keys, replies
 from common.metrics import BOOKING_OUTCOMES, HOLD_TO_CONFIRM
 from db.bookings import Change, apply_change
 from domain.errors import ApiError
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
 
-REPLY_TTL_SECONDS = 120
-
 
 @dramatiq.actor(queue_name="holds", max_retries=MAX_RETRIES)
-async def change_booking(command_id: str, change: dict) -> None:
+async def change_booking(command_id: str, change: dict, reply_to: str) -> None:
     found = resources()
     request = Change(**change)
     try:
@@ -29,8 +26,7 @@ async def change_booking(command_id: str, change: dict) -> None:
     except ApiError as error:
         status, body = error.status, error.envelope(request.request_id)
     async with found.redis.pipeline(transaction=False) as pipe:
-        pipe.lpush(keys.reply(command_id), json.dumps({"status": status, "body": body}))
-        pipe.expire(keys.reply(command_id), REPLY_TTL_SECONDS)
+        pipe.publish(reply_to, replies.encode(command_id, status, body))
         if status == 200 and request.kind in ("cancel", "reschedule"):
             pipe.delete(keys.hold(request.booking_id))
         await pipe.execute()

@@ -16,7 +16,7 @@ import dramatiq
 import structlog
 from redis.asyncio import Redis
 
-from common import keys
+from common import keys, replies
 from common.metrics import BOOKING_OUTCOMES, SLOT_CONFLICTS
 from common.settings import get_settings
 from db.holds import HoldCommand, Outcome, apply_holds
@@ -26,7 +26,6 @@ from workers.resources import resources
 BATCH_SIZE = 100
 LOCK_MS = 5_000
 """A killed drainer blocks its lane this long at most; a live one renews it every batch."""
-REPLY_TTL_SECONDS = 120
 OUTCOME_TTL_SECONDS = 86_400
 FULL_MARK_MS = 5_000
 """How long the web may refuse a slot without asking Postgres (see docs/booking.md)."""
@@ -97,9 +96,9 @@ async def publish(redis: Redis, outcomes: list[Outcome]) -> None:
     async with redis.pipeline(transaction=False) as pipe:
         for outcome in outcomes:
             command = outcome.command
-            reply = json.dumps({"status": outcome.status, "body": outcome.body}, default=str)
-            pipe.lpush(keys.reply(command.command_id), reply)
-            pipe.expire(keys.reply(command.command_id), REPLY_TTL_SECONDS)
+            pipe.publish(
+                command.reply_to, replies.encode(command.command_id, outcome.status, outcome.body)
+            )
             record = {
                 "state": "done",
                 "hash": command.digest,

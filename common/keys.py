@@ -19,9 +19,9 @@ def lane_lock(name: str) -> str:
 ACTIVE_LANES = "lanes:active"
 
 
-def reply(command_id: str) -> str:
-    """Where a worker pushes a command's outcome for the waiting web request."""
-    return f"reply:{command_id}"
+def replies(process_id: str) -> str:
+    """The pub/sub channel where workers answer one web process's commands."""
+    return f"replies:{process_id}"
 
 
 def pending(booking_id: str) -> str:

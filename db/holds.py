@@ -40,6 +40,7 @@ class HoldCommand:
     phone_hash: str
     notes: str | None
     request_id: str | None
+    reply_to: str
 
     def dumps(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

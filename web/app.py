@@ -12,9 +12,10 @@ from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
+from web.replies import Replies
 from web.routes import availability, bookings, catalog, health, identity, ops, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
-from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, ROUTE_TABLE, SETTINGS
+from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, REPLIES, ROUTE_TABLE, SETTINGS
 
 ROUTES: list[Route] = [
     *health.ROUTES,
@@ -68,9 +69,12 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             "session_post": settings.rate_limit_session_post,
         },
     )
+    app[REPLIES] = Replies(app[REDIS])
+    await app[REPLIES].start()
     app[AVAILABILITY_CACHE] = AvailabilityCache(settings.database_url)
     await app[AVAILABILITY_CACHE].start()
     yield
     await app[AVAILABILITY_CACHE].stop()
+    await app[REPLIES].stop()
     await app[REDIS].aclose()
     await app[ENGINE].dispose()

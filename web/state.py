@@ -8,6 +8,7 @@ from common.pii import PiiKeys
 from common.settings import Settings
 from web.idempotency import IdempotencyStore
 from web.ratelimit import RateLimiter
+from web.replies import Replies
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -15,4 +16,5 @@ REDIS = web.AppKey("redis", Redis)
 PII = web.AppKey("pii", PiiKeys)
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
 LIMITER = web.AppKey("limiter", RateLimiter)
+REPLIES = web.AppKey("replies", Replies)
 ROUTE_TABLE = web.AppKey("route_table", list)

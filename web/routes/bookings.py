@@ -28,9 +28,10 @@ from domain.roles import Permission
 from web.middlewares import REQUEST_ID
 from web.models import ErrorReply, ListQuery, Strict
 from web.pagination import decode_cursor, encode_cursor
+from web.replies import within
 from web.responses import Reply
 from web.routing import IDEMPOTENCY_CLAIM, Call, Route
-from web.state import ENGINE, PII, REDIS, SETTINGS
+from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS
 
 LANES = web.AppKey("lanes", dict)
 """Slot id -> lane, per process; a slot's person never changes."""
@@ -111,15 +112,6 @@ async def _lane(call: Call, slot_id: uuid.UUID) -> str:
     return lanes[slot_id]
 
 
-async def _wait(call: Call, command_id: str) -> tuple[int, dict[str, Any]] | None:
-    wait = call.request.app[SETTINGS].booking_wait_seconds
-    found = await call.request.app[REDIS].blpop([keys.reply(command_id)], timeout=wait)
-    if found is None:
-        return None
-    reply = json.loads(found[1])
-    return reply["status"], reply["body"]
-
-
 def _pending(booking_id: str) -> Reply:
     return Reply(
         202,
@@ -149,19 +141,21 @@ async def create_booking(call: Call) -> Reply:
         phone_hash=pii.lookup_hash(body.customer.phone),
         notes=body.notes,
         request_id=call.request[REQUEST_ID],
+        reply_to=app[REPLIES].channel,
     )
     ttl = app[SETTINGS].idempotency_ttl_seconds
-    async with app[REDIS].pipeline(transaction=False) as pipe:
-        pipe.set(keys.pending(command.booking_id), call.actor, ex=ttl)
-        pipe.rpush(keys.lane(lane), command.dumps())
-        pipe.sadd(keys.ACTIVE_LANES, lane)
-        pipe.exists(keys.lane_lock(lane))
-        draining = (await pipe.execute())[-1]
-    # A drainer holding the lane takes this command too: it re-reads the lane after
-    # releasing it. Only an idle lane needs a message.
-    if not draining:
-        drain_lane.send_with_options(args=(lane,), request_id=command.request_id)
-    outcome = await _wait(call, command.command_id)
+    with app[REPLIES].expecting(command.command_id) as answer:
+        async with app[REDIS].pipeline(transaction=False) as pipe:
+            pipe.set(keys.pending(command.booking_id), call.actor, ex=ttl)
+            pipe.rpush(keys.lane(lane), command.dumps())
+            pipe.sadd(keys.ACTIVE_LANES, lane)
+            pipe.exists(keys.lane_lock(lane))
+            draining = (await pipe.execute())[-1]
+        # A drainer holding the lane takes this command too: it re-reads the lane after
+        # releasing it. Only an idle lane needs a message.
+        if not draining:
+            drain_lane.send_with_options(args=(lane,), request_id=command.request_id)
+        outcome = await within(answer, app[SETTINGS].booking_wait_seconds)
     if outcome is None:
         return _pending(command.booking_id)
     return Reply(*outcome)
@@ -202,10 +196,12 @@ async def get_booking(call: Call) -> Reply:
 
 async def _change(call: Call, change: Change) -> Reply:
     command_id = str(new_id())
-    change_booking.send_with_options(
-        args=(command_id, asdict(change)), request_id=change.request_id
-    )
-    outcome = await _wait(call, command_id)
+    replies = call.request.app[REPLIES]
+    with replies.expecting(command_id) as answer:
+        change_booking.send_with_options(
+            args=(command_id, asdict(change), replies.channel), request_id=change.request_id
+        )
+        outcome = await within(answer, call.request.app[SETTINGS].booking_wait_seconds)
     if outcome is None:
         return _pending(change.booking_id)
     return Reply(*outcome)

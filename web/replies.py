@@ -1,0 +1,77 @@
+"""Outcomes from the workers, handed to the request that waits for them.
+
+Each web process subscribes to a Redis channel of its own and names it in every
+command it queues; the worker publishes the command's outcome there. One
+subscription per process replaces a blocking Redis call (and a connection) per
+waiting request. An outcome published while the subscription is down reaches no
+one: the request answers 202 after `BOOKING_WAIT_SECONDS` and the client polls,
+as after a slow worker. Nothing is lost, since the outcome is also stored.
+"""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Iterator
+
+import redis.exceptions
+import structlog
+from redis.asyncio import Redis
+
+from common import keys
+from common.replies import Outcome, decode
+
+RECONNECT_SECONDS = 0.2
+_log = structlog.get_logger("web.replies")
+
+
+class Replies:
+    def __init__(self, redis: Redis) -> None:
+        self.channel = keys.replies(str(uuid.uuid4()))
+        self._redis = redis
+        self._waiting: dict[str, asyncio.Future[Outcome]] = {}
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+
+    @contextlib.contextmanager
+    def expecting(self, command_id: str) -> Iterator[asyncio.Future[Outcome]]:
+        """Registers interest before the command is sent, so no outcome can slip past."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._waiting[command_id] = future
+        try:
+            yield future
+        finally:
+            self._waiting.pop(command_id, None)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    async for message in pubsub.listen():
+                        self._resolve(message["data"])
+            except (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                _log.warning("replies_disconnected", channel=self.channel)
+                await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _resolve(self, data: str) -> None:
+        command_id, outcome = decode(data)
+        future = self._waiting.get(command_id)
+        if future is not None and not future.done():
+            future.set_result(outcome)
+
+
+async def within(future: asyncio.Future[Outcome], seconds: float) -> Outcome | None:
+    """The outcome if it arrives in time, else None (the caller answers 202)."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await future
+    except TimeoutError:
+        return None
