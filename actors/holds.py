@@ -2,7 +2,9 @@
 
 A lane is a person (their overlapping slots compete for the same time) or a
 location-scoped slot. The web appends commands to the lane's Redis list and sends
-`drain_lane`; whichever worker takes the lane's lock applies up to `BATCH_SIZE`
+`drain_lane` unless one is already queued (the lane's wake key, cleared when the
+message starts), so a rush on one lane costs one message per batch, not one per
+request; whichever worker takes the lane's lock applies up to `BATCH_SIZE`
 commands per Postgres transaction until the list is empty. Commands leave the list
 only after their transaction committed and their replies were published; a worker
 that dies in between leaves them to be applied again, which changes nothing (each
@@ -58,6 +60,7 @@ return 0
 async def drain_lane(lane: str) -> None:
     redis = resources().redis
     token = str(uuid.uuid4())
+    await redis.delete(keys.lane_wake(lane))
     if not await redis.set(keys.lane_lock(lane), token, nx=True, px=LOCK_MS):
         return
     try:
@@ -65,7 +68,9 @@ async def drain_lane(lane: str) -> None:
             await redis.pexpire(keys.lane_lock(lane), LOCK_MS)
     finally:
         await redis.eval(_RELEASE, 1, keys.lane_lock(lane), token)
-    if await redis.llen(keys.lane(lane)):
+    if await redis.llen(keys.lane(lane)) and await redis.set(
+        keys.lane_wake(lane), "1", nx=True, px=LOCK_MS
+    ):
         drain_lane.send(lane)
 
 

@@ -16,6 +16,11 @@ def lane_lock(name: str) -> str:
     return f"lanelock:{name}"
 
 
+def lane_wake(name: str) -> str:
+    """Set while a `drain_lane` message for the lane is queued and not yet started."""
+    return f"lanewake:{name}"
+
+
 ACTIVE_LANES = "lanes:active"
 
 

@@ -36,6 +36,8 @@ from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS
 LANES = web.AppKey("lanes", dict)
 """Slot id -> lane, per process; a slot's person never changes."""
 LANE_CACHE_SIZE = 100_000
+LANE_WAKE_MS = 5_000
+"""A queued drain message not started by then is presumed lost, and sent again."""
 
 
 class Customer(Strict):
@@ -149,11 +151,11 @@ async def create_booking(call: Call) -> Reply:
             pipe.set(keys.pending(command.booking_id), call.actor, ex=ttl)
             pipe.rpush(keys.lane(lane), command.dumps())
             pipe.sadd(keys.ACTIVE_LANES, lane)
-            pipe.exists(keys.lane_lock(lane))
-            draining = (await pipe.execute())[-1]
-        # A drainer holding the lane takes this command too: it re-reads the lane after
-        # releasing it. Only an idle lane needs a message.
-        if not draining:
+            pipe.set(keys.lane_wake(lane), "1", nx=True, px=LANE_WAKE_MS)
+            woken = (await pipe.execute())[-1]
+        # A queued drainer takes this command too, and one holding the lane re-reads it
+        # after releasing it: only the first command since the last wake sends a message.
+        if woken:
             drain_lane.send_with_options(args=(lane,), request_id=command.request_id)
         outcome = await within(answer, app[SETTINGS].booking_wait_seconds)
     if outcome is None:
