@@ -24,6 +24,11 @@ HOLD_TO_CONFIRM = Histogram(
 )
 BOOKING_OUTCOMES = Counter("booking_outcomes_total", "Booking commands by outcome", ["outcome"])
 SLOT_CONFLICTS = Counter("slot_conflicts_total", "Holds refused for lack of capacity", ["code"])
-QUEUE_DEPTH = Gauge("queue_depth", "Messages waiting in a Dramatiq queue", ["queue"])
+QUEUE_DEPTH = Gauge(
+    "queue_depth",
+    "Messages waiting in a Dramatiq queue",
+    ["queue"],
+    multiprocess_mode="mostrecent",
+)
 SLOTS_GENERATED = Counter("slots_generated_total", "Slot instances created by generation")
 EVENTS_PUBLISHED = Counter("events_published_total", "Outbox events published to the stream")

@@ -4,6 +4,7 @@ The names and defaults of the public ones are fixed by the contract; the rest
 are operational knobs with safe defaults.
 """
 
+import os
 from functools import lru_cache
 
 from pydantic import Field
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    web_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     dashboard_port: int = 8081
     jwt_secret: str = ""
     jwt_issuer: str = "general-scheduler"

@@ -28,7 +28,7 @@ ROUTES: list[Route] = [
 ]
 
 
-def _require(settings: Settings) -> None:
+def require_settings(settings: Settings) -> None:
     missing = [
         name
         for name in ("database_url", "redis_url", "jwt_secret", "pii_key")
@@ -39,7 +39,7 @@ def _require(settings: Settings) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    _require(settings)
+    require_settings(settings)
     app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[PII] = PiiKeys.parse(settings.pii_key)

@@ -1,6 +1,9 @@
 """Operator endpoints: Prometheus metrics, the OpenAPI document and its page."""
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from common.metrics import QUEUE_DEPTH
 from web.openapi import document
@@ -50,9 +53,19 @@ async def _sample_queue_depth(call: Call) -> None:
         QUEUE_DEPTH.labels(queue).set(depth)
 
 
+def _registry() -> CollectorRegistry:
+    """Every web process's metrics when several serve (see web/__main__.py), else this one's."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
+
+
 async def metrics(call: Call) -> TextReply:
     await _sample_queue_depth(call)
-    return TextReply(200, generate_latest().decode(), CONTENT_TYPE_LATEST.split(";")[0])
+    body = generate_latest(_registry()).decode()
+    return TextReply(200, body, CONTENT_TYPE_LATEST.split(";")[0])
 
 
 async def openapi(call: Call) -> Reply:

@@ -1,0 +1,82 @@
+"""Serving the HTTP API from `WEB_PROCESSES` processes (default: one per CPU).
+
+Python runs one request at a time per process, so one process per core is what
+lets the front use the machine. The processes share the port (`SO_REUSEPORT`,
+the kernel spreads connections) and a metrics folder (Prometheus multiprocess
+mode, so `/metrics` from any of them counts all). This process only supervises:
+it restarts a server that died and stops them all on SIGTERM or SIGINT. Servers
+are spawned, not forked, so each imports its metrics after the folder is set.
+"""
+
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import time
+
+import uvloop
+from aiohttp import web
+
+from common.logging import configure_logging
+from common.settings import get_settings
+from web.app import create_app, require_settings
+
+METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
+SUPERVISE_SECONDS = 0.5
+
+
+def serve() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    web.run_app(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        access_log=None,
+        reuse_port=True,
+        print=None,
+        loop=uvloop.new_event_loop(),
+    )
+
+
+def _start() -> multiprocessing.Process:
+    process = multiprocessing.get_context("spawn").Process(target=serve, name="web")
+    process.start()
+    return process
+
+
+def supervise(count: int) -> None:
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    servers = [_start() for _ in range(count)]
+    while not stopping:
+        time.sleep(SUPERVISE_SECONDS)
+        servers = [server if server.is_alive() else _start() for server in servers]
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.join(10)
+
+
+def main() -> None:
+    settings = get_settings()
+    require_settings(settings)
+    count = settings.web_processes
+    if count == 1:
+        serve()
+        return
+    owned = METRICS_FOLDER not in os.environ
+    if owned:
+        os.environ[METRICS_FOLDER] = tempfile.mkdtemp(prefix="gs-web-metrics-")
+    try:
+        supervise(count)
+    finally:
+        if owned:
+            shutil.rmtree(os.environ[METRICS_FOLDER], ignore_errors=True)
