@@ -1,21 +1,33 @@
 """Reconciling slot instances with what the rules imply, set based.
 
-The desired slots are copied into a temporary table in one COPY; a handful of
-statements then create the missing ones, block the open ones no rule covers any
-more (slots with bookings or holds are kept and counted as conflicts), and reopen
-blocked slots that rules cover again. Running it twice creates nothing.
+Runs for one location take turns (a transaction lock), so what a run reads about its
+range is still true when it writes. Each takes the cheapest of three ways:
+
+- nothing exists yet where the desired slots go, as on a first run: they are expanded
+  owner by owner while one COPY streams them straight into `slot_instances`;
+- the slots not blocked in the range are exactly the desired ones, as on a re-run: one
+  aggregate over the range shows it and nothing is written;
+- otherwise the desired slots are copied into a temporary table in one COPY, and a
+  handful of statements create the missing ones, block the open ones no rule covers any
+  more (slots with bookings or holds are kept and counted as conflicts), and reopen
+  blocked slots that rules cover again.
+
+Running it twice creates nothing.
 """
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.ids import new_id
 from db.rules import location_rules
-from domain.rules import EXCEPTION, expand
+from domain.localdays import day_bounds
+from domain.rules import EXCEPTION, Rule, SlotSpec, expand
 from domain.timezones import zone
 
 
@@ -27,10 +39,30 @@ class Result:
     conflicts: int
 
 
-_SCOPE = (
-    "s.location_id = :loc AND s.date BETWEEN :first AND :last"
-    " AND (CAST(:person AS uuid) IS NULL OR s.person_id = CAST(:person AS uuid))"
-)
+@dataclass(frozen=True)
+class _Scope:
+    """The slots one run answers for: a location's, or one person's, on `[first, last]`."""
+
+    location_id: uuid.UUID
+    person_id: uuid.UUID | None
+    first: dt.date
+    last: dt.date
+
+    def params(self) -> dict[str, object]:
+        return {
+            "loc": self.location_id,
+            "first": self.first,
+            "last": self.last,
+            "person": self.person_id,
+        }
+
+
+# The desired slots of each owner (None: the location itself), sorted by start.
+Desired = dict[uuid.UUID | None, list[SlotSpec]]
+
+COLUMNS = ("id", "location_id", "person_id", "date", "start_at", "end_at", "capacity")
+_PERSON = "(CAST(:person AS uuid) IS NULL OR s.person_id = CAST(:person AS uuid))"
+_SCOPE = f"s.location_id = :loc AND s.date BETWEEN :first AND :last AND {_PERSON}"
 # Equality on a coalesced person (not IS NOT DISTINCT FROM) so Postgres can hash the join.
 _NOBODY = "'00000000-0000-0000-0000-000000000000'::uuid"
 _DESIRED = (
@@ -39,72 +71,143 @@ _DESIRED = (
 )
 
 
-async def _owners(
-    conn: AsyncConnection, location_id: uuid.UUID, person_id: uuid.UUID | None
-) -> list[uuid.UUID | None]:
+@dataclass(frozen=True)
+class _Existing:
+    """What the range holds: starts of the slots not blocked, by owner, and blocked conflicts."""
+
+    starts: dict[uuid.UUID | None, list[dt.datetime]]
+    blocked_conflicts: int
+    empty: bool
+
+    def matches(self, desired: Desired) -> bool:
+        """Whether the slots not blocked are exactly the desired ones, so there is nothing to do.
+
+        Then nothing is missing, no open slot is uncovered, and no desired slot is blocked
+        (starts are unique per owner); the only conflicts are blocked slots that still
+        carry bookings or holds.
+        """
+        wanted = {owner: [s.start_at for s in specs] for owner, specs in desired.items() if specs}
+        return self.starts == wanted
+
+
+async def _lock(conn: AsyncConnection, location_id: uuid.UUID) -> None:
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"generation:{location_id}"}
+    )
+
+
+async def _owners(conn: AsyncConnection, scope: _Scope) -> list[uuid.UUID | None]:
     rows = (
         await conn.execute(
             text("SELECT id FROM people WHERE location_id = :loc AND active ORDER BY id"),
-            {"loc": location_id},
+            {"loc": scope.location_id},
         )
     ).all()
     people = [r.id for r in rows]
-    if person_id is not None:
-        return [person_id] if person_id in people else []
+    if scope.person_id is not None:
+        return [scope.person_id] if scope.person_id in people else []
     return [None, *people]
 
 
-async def _desired_rows(
-    conn: AsyncConnection,
-    location_id: uuid.UUID,
-    person_id: uuid.UUID | None,
-    first: dt.date,
-    last: dt.date,
-) -> list[tuple]:
+@dataclass(frozen=True)
+class _Rules:
+    """What the desired slots follow from: the location's zone, its rules and the owners."""
+
+    zone: ZoneInfo
+    rules: list[Rule]
+    owners: list[uuid.UUID | None]
+
+    def expand_each(self, scope: _Scope) -> Iterator[tuple[uuid.UUID | None, list[SlotSpec]]]:
+        """Owner by owner, so a caller streaming them never holds every owner's slots at once."""
+        shared = [r for r in self.rules if r.person_id is None and r.kind == EXCEPTION]
+        for owner in self.owners:
+            own = [r for r in self.rules if r.person_id == owner]
+            exceptions = shared if owner is not None else []
+            yield owner, expand(own, exceptions, scope.first, scope.last, self.zone)
+
+
+async def _rules(conn: AsyncConnection, scope: _Scope) -> _Rules:
     tz = await conn.scalar(
-        text("SELECT timezone FROM locations WHERE id = :id"), {"id": location_id}
+        text("SELECT timezone FROM locations WHERE id = :id"), {"id": scope.location_id}
     )
-    rules = await location_rules(conn, location_id)
-    shared = [r for r in rules if r.person_id is None and r.kind == EXCEPTION]
-    rows = []
-    for owner in await _owners(conn, location_id, person_id):
-        own = [r for r in rules if r.person_id == owner]
-        exceptions = shared if owner is not None else []
-        for spec in expand(own, exceptions, first, last, zone(tz)):
-            rows.append((new_id(), owner, spec.date, spec.start_at, spec.end_at, spec.capacity))
-    return rows
+    rules = await location_rules(conn, scope.location_id)
+    return _Rules(zone(tz), rules, await _owners(conn, scope))
 
 
-async def reconcile(
-    conn: AsyncConnection,
-    location_id: uuid.UUID,
-    person_id: uuid.UUID | None,
-    first: dt.date,
-    last: dt.date,
-) -> Result:
-    rows = await _desired_rows(conn, location_id, person_id, first, last)
+async def _existing(conn: AsyncConnection, scope: _Scope) -> _Existing:
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT s.person_id, array_agg(s.start_at ORDER BY s.start_at)"
+                " FILTER (WHERE s.status <> 'blocked') AS starts,"
+                " count(*) FILTER (WHERE s.status = 'blocked' AND (s.booked > 0 OR s.hold > 0))"
+                f" AS conflicts FROM slot_instances s WHERE {_SCOPE} GROUP BY s.person_id"
+            ),
+            scope.params(),
+        )
+    ).all()
+    return _Existing(
+        starts={r.person_id: r.starts for r in rows if r.starts},
+        blocked_conflicts=sum(r.conflicts for r in rows),
+        empty=not rows,
+    )
+
+
+async def _clashes(conn: AsyncConnection, scope: _Scope, tz: ZoneInfo) -> bool:
+    """Whether a slot dated outside the range starts inside it (its zone changed since)."""
+    low, _ = day_bounds(scope.first, tz)
+    _, high = day_bounds(scope.last, tz)
+    return bool(
+        await conn.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM slot_instances s WHERE s.location_id = :loc"
+                f" AND {_PERSON} AND s.start_at >= :low AND s.start_at < :high)"
+            ),
+            {**scope.params(), "low": low, "high": high},
+        )
+    )
+
+
+def _records(
+    location_id: uuid.UUID, owned: Iterable[tuple[uuid.UUID | None, list[SlotSpec]]]
+) -> Iterator[tuple]:
+    """Made as COPY sends them, so building rows overlaps with Postgres storing the last batch."""
+    for owner, specs in owned:
+        for s in specs:
+            yield (new_id(), location_id, owner, s.date, s.start_at, s.end_at, s.capacity)
+
+
+async def _copy(conn: AsyncConnection, table: str, records: Iterable[tuple]) -> int:
+    """COPYs the rows in and says how many there were."""
+    raw = await conn.get_raw_connection()
+    status = await raw.driver_connection.copy_records_to_table(
+        table, records=records, columns=COLUMNS
+    )
+    return int(status.split()[-1])
+
+
+async def _apply_changes(conn: AsyncConnection, scope: _Scope, desired: Desired) -> Result:
+    """Some slots differ from the rules: anti-joins against the desired ones sort them out."""
     await conn.execute(
         text(
-            "CREATE TEMPORARY TABLE desired (id uuid, person_id uuid, date date,"
+            "CREATE TEMPORARY TABLE desired (id uuid, location_id uuid, person_id uuid, date date,"
             " start_at timestamptz, end_at timestamptz, capacity smallint) ON COMMIT DROP"
         )
     )
-    raw = await conn.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table("desired", records=rows)
+    total = await _copy(conn, "desired", _records(scope.location_id, desired.items()))
     # Indexed and analyzed, so the anti-joins below stay index lookups on any table size.
     await conn.execute(
         text(f"CREATE INDEX ON desired ((coalesce(person_id, {_NOBODY})), start_at)")
     )
     await conn.execute(text("ANALYZE desired"))
-    params = {"loc": location_id, "first": first, "last": last, "person": person_id}
+    params = scope.params()
+    columns = ", ".join(COLUMNS)
     created = (
         await conn.execute(
             text(
-                "INSERT INTO slot_instances (id, location_id, person_id, date, start_at, end_at,"
-                " capacity) SELECT id, :loc, person_id, date, start_at, end_at, capacity"
-                " FROM desired ON CONFLICT DO NOTHING"
-            ),
-            {"loc": location_id},
+                f"INSERT INTO slot_instances ({columns}) SELECT {columns} FROM desired"
+                " ON CONFLICT DO NOTHING"
+            )
         )
     ).rowcount
     blocked = (
@@ -133,4 +236,27 @@ async def reconcile(
         ),
         params,
     )
-    return Result(created, len(rows) - created, blocked, conflicts)
+    return Result(created, total - created, blocked, conflicts)
+
+
+async def reconcile(
+    conn: AsyncConnection,
+    location_id: uuid.UUID,
+    person_id: uuid.UUID | None,
+    first: dt.date,
+    last: dt.date,
+) -> Result:
+    scope = _Scope(location_id, person_id, first, last)
+    await _lock(conn, location_id)
+    rules = await _rules(conn, scope)
+    existing = await _existing(conn, scope)
+    if existing.empty and not await _clashes(conn, scope, rules.zone):
+        created = await _copy(
+            conn, "slot_instances", _records(location_id, rules.expand_each(scope))
+        )
+        return Result(created, 0, 0, 0)
+    desired = dict(rules.expand_each(scope))
+    if existing.matches(desired):
+        unchanged = sum(len(specs) for specs in desired.values())
+        return Result(0, unchanged, 0, existing.blocked_conflicts)
+    return await _apply_changes(conn, scope, desired)
