@@ -1,18 +1,18 @@
 """Reconciling slot instances with what the rules imply, set based.
 
 Runs for one location take turns (a transaction lock), so what a run reads about its
-range is still true when it writes. Each takes the cheapest of three ways:
+range is still true when it writes. It takes the cheapest way that is exact:
 
 - nothing exists yet where the desired slots go, as on a first run: they are expanded
   owner by owner while one COPY streams them straight into `slot_instances`;
-- the slots not blocked in the range are exactly the desired ones, as on a re-run: one
-  aggregate over the range shows it and nothing is written;
-- otherwise the desired slots are copied into a temporary table in one COPY, and a
-  handful of statements create the missing ones, block the open ones no rule covers any
-  more (slots with bookings or holds are kept and counted as conflicts), and reopen
-  blocked slots that rules cover again.
+- otherwise one aggregate reads the starts of the slots not blocked, by owner. An owner
+  (a person, or the location itself) whose slots are exactly the desired ones, as on a
+  re-run, is left alone. The desired slots of the other owners are copied into a
+  temporary table in one COPY, and a handful of statements create the missing ones,
+  block the open ones no rule covers any more (slots with bookings or holds are kept and
+  counted as conflicts), and reopen blocked slots that rules cover again.
 
-Running it twice creates nothing.
+Running it twice creates nothing and writes nothing.
 """
 
 import datetime as dt
@@ -38,6 +38,14 @@ class Result:
     blocked: int
     conflicts: int
 
+    def __add__(self, other: "Result") -> "Result":
+        return Result(
+            self.created + other.created,
+            self.unchanged + other.unchanged,
+            self.blocked + other.blocked,
+            self.conflicts + other.conflicts,
+        )
+
 
 @dataclass(frozen=True)
 class _Scope:
@@ -57,14 +65,17 @@ class _Scope:
         }
 
 
-# The desired slots of each owner (None: the location itself), sorted by start.
-Desired = dict[uuid.UUID | None, list[SlotSpec]]
+Owner = uuid.UUID | None  # a person, or None for the location's own slots
+# The desired slots of each owner, sorted by start.
+Desired = dict[Owner, list[SlotSpec]]
 
-COLUMNS = ("id", "location_id", "person_id", "date", "start_at", "end_at", "capacity")
+_COLUMNS = ("id", "location_id", "person_id", "date", "start_at", "end_at", "capacity")
 _PERSON = "(CAST(:person AS uuid) IS NULL OR s.person_id = CAST(:person AS uuid))"
 _SCOPE = f"s.location_id = :loc AND s.date BETWEEN :first AND :last AND {_PERSON}"
+_NOBODY_ID = uuid.UUID(int=0)  # stands for the location as an owner, in SQL comparisons
+_NOBODY = f"'{_NOBODY_ID}'::uuid"
+_OWNERS = f"coalesce(s.person_id, {_NOBODY}) = ANY(CAST(:owners AS uuid[]))"
 # Equality on a coalesced person (not IS NOT DISTINCT FROM) so Postgres can hash the join.
-_NOBODY = "'00000000-0000-0000-0000-000000000000'::uuid"
 _DESIRED = (
     f"EXISTS (SELECT 1 FROM desired d WHERE coalesce(d.person_id, {_NOBODY})"
     f" = coalesce(s.person_id, {_NOBODY}) AND d.start_at = s.start_at)"
@@ -73,21 +84,28 @@ _DESIRED = (
 
 @dataclass(frozen=True)
 class _Existing:
-    """What the range holds: starts of the slots not blocked, by owner, and blocked conflicts."""
+    """What the range holds, by owner: starts of the slots not blocked, and blocked conflicts."""
 
-    starts: dict[uuid.UUID | None, list[dt.datetime]]
-    blocked_conflicts: int
+    starts: dict[Owner, list[dt.datetime]]
+    blocked_conflicts: dict[Owner, int]
     empty: bool
 
-    def matches(self, desired: Desired) -> bool:
-        """Whether the slots not blocked are exactly the desired ones, so there is nothing to do.
+    def changed(self, desired: Desired) -> list[Owner]:
+        """The owners whose slots not blocked are other than exactly their desired ones.
 
-        Then nothing is missing, no open slot is uncovered, and no desired slot is blocked
-        (starts are unique per owner); the only conflicts are blocked slots that still
-        carry bookings or holds.
+        For any other owner there is nothing to do: nothing is missing, no open slot is
+        uncovered, and no desired slot is blocked (starts are unique per owner); its only
+        conflicts are blocked slots that still carry bookings or holds.
         """
-        wanted = {owner: [s.start_at for s in specs] for owner, specs in desired.items() if specs}
-        return self.starts == wanted
+        owners = dict.fromkeys([*desired, *self.starts])
+        wanted = {owner: [s.start_at for s in desired.get(owner, [])] for owner in owners}
+        return [owner for owner in owners if self.starts.get(owner, []) != wanted[owner]]
+
+    def settled(self, desired: Desired, changed: list[Owner]) -> Result:
+        """What reconciling the owners not `changed` comes to, without touching their slots."""
+        owners = {*self.blocked_conflicts, *desired} - set(changed)
+        unchanged = sum(len(desired.get(owner, [])) for owner in owners)
+        return Result(0, unchanged, 0, sum(self.blocked_conflicts.get(o, 0) for o in owners))
 
 
 async def _lock(conn: AsyncConnection, location_id: uuid.UUID) -> None:
@@ -96,7 +114,7 @@ async def _lock(conn: AsyncConnection, location_id: uuid.UUID) -> None:
     )
 
 
-async def _owners(conn: AsyncConnection, scope: _Scope) -> list[uuid.UUID | None]:
+async def _owners(conn: AsyncConnection, scope: _Scope) -> list[Owner]:
     rows = (
         await conn.execute(
             text("SELECT id FROM people WHERE location_id = :loc AND active ORDER BY id"),
@@ -115,9 +133,9 @@ class _Rules:
 
     zone: ZoneInfo
     rules: list[Rule]
-    owners: list[uuid.UUID | None]
+    owners: list[Owner]
 
-    def expand_each(self, scope: _Scope) -> Iterator[tuple[uuid.UUID | None, list[SlotSpec]]]:
+    def expand_each(self, scope: _Scope) -> Iterator[tuple[Owner, list[SlotSpec]]]:
         """Owner by owner, so a caller streaming them never holds every owner's slots at once."""
         shared = [r for r in self.rules if r.person_id is None and r.kind == EXCEPTION]
         for owner in self.owners:
@@ -148,7 +166,7 @@ async def _existing(conn: AsyncConnection, scope: _Scope) -> _Existing:
     ).all()
     return _Existing(
         starts={r.person_id: r.starts for r in rows if r.starts},
-        blocked_conflicts=sum(r.conflicts for r in rows),
+        blocked_conflicts={r.person_id: r.conflicts for r in rows},
         empty=not rows,
     )
 
@@ -169,7 +187,7 @@ async def _clashes(conn: AsyncConnection, scope: _Scope, tz: ZoneInfo) -> bool:
 
 
 def _records(
-    location_id: uuid.UUID, owned: Iterable[tuple[uuid.UUID | None, list[SlotSpec]]]
+    location_id: uuid.UUID, owned: Iterable[tuple[Owner, list[SlotSpec]]]
 ) -> Iterator[tuple]:
     """Made as COPY sends them, so building rows overlaps with Postgres storing the last batch."""
     for owner, specs in owned:
@@ -181,13 +199,13 @@ async def _copy(conn: AsyncConnection, table: str, records: Iterable[tuple]) -> 
     """COPYs the rows in and says how many there were."""
     raw = await conn.get_raw_connection()
     status = await raw.driver_connection.copy_records_to_table(
-        table, records=records, columns=COLUMNS
+        table, records=records, columns=_COLUMNS
     )
     return int(status.split()[-1])
 
 
 async def _apply_changes(conn: AsyncConnection, scope: _Scope, desired: Desired) -> Result:
-    """Some slots differ from the rules: anti-joins against the desired ones sort them out."""
+    """The owners in `desired` have slots other than the rules imply: anti-joins sort them out."""
     await conn.execute(
         text(
             "CREATE TEMPORARY TABLE desired (id uuid, location_id uuid, person_id uuid, date date,"
@@ -200,8 +218,8 @@ async def _apply_changes(conn: AsyncConnection, scope: _Scope, desired: Desired)
         text(f"CREATE INDEX ON desired ((coalesce(person_id, {_NOBODY})), start_at)")
     )
     await conn.execute(text("ANALYZE desired"))
-    params = scope.params()
-    columns = ", ".join(COLUMNS)
+    params = {**scope.params(), "owners": [owner or _NOBODY_ID for owner in desired]}
+    columns = ", ".join(_COLUMNS)
     created = (
         await conn.execute(
             text(
@@ -214,7 +232,7 @@ async def _apply_changes(conn: AsyncConnection, scope: _Scope, desired: Desired)
         await conn.execute(
             text(
                 f"UPDATE slot_instances s SET status = 'blocked', version = s.version + 1,"
-                f" updated_at = now() WHERE {_SCOPE} AND s.status <> 'blocked'"
+                f" updated_at = now() WHERE {_SCOPE} AND {_OWNERS} AND s.status <> 'blocked'"
                 f" AND s.booked = 0 AND s.hold = 0 AND NOT {_DESIRED}"
             ),
             params,
@@ -222,7 +240,7 @@ async def _apply_changes(conn: AsyncConnection, scope: _Scope, desired: Desired)
     ).rowcount
     conflicts = await conn.scalar(
         text(
-            f"SELECT count(*) FROM slot_instances s WHERE {_SCOPE}"
+            f"SELECT count(*) FROM slot_instances s WHERE {_SCOPE} AND {_OWNERS}"
             f" AND (s.booked > 0 OR s.hold > 0) AND NOT {_DESIRED}"
         ),
         params,
@@ -232,7 +250,7 @@ async def _apply_changes(conn: AsyncConnection, scope: _Scope, desired: Desired)
             f"UPDATE slot_instances s SET version = s.version + 1, updated_at = now(),"
             f" status = CASE WHEN s.booked + s.hold >= s.capacity THEN 'full'"
             f" WHEN s.booked + s.hold > 0 THEN 'partial' ELSE 'open' END"
-            f" WHERE {_SCOPE} AND s.status = 'blocked' AND {_DESIRED}"
+            f" WHERE {_SCOPE} AND {_OWNERS} AND s.status = 'blocked' AND {_DESIRED}"
         ),
         params,
     )
@@ -256,7 +274,10 @@ async def reconcile(
         )
         return Result(created, 0, 0, 0)
     desired = dict(rules.expand_each(scope))
-    if existing.matches(desired):
-        unchanged = sum(len(specs) for specs in desired.values())
-        return Result(0, unchanged, 0, existing.blocked_conflicts)
-    return await _apply_changes(conn, scope, desired)
+    changed = existing.changed(desired)
+    settled = existing.settled(desired, changed)
+    if not changed:
+        return settled
+    return settled + await _apply_changes(
+        conn, scope, {owner: desired.get(owner, []) for owner in changed}
+    )

@@ -149,3 +149,45 @@ async def test_runs_for_one_location_take_turns(
     await _rule(db, location)
     results = await asyncio.gather(_reconcile(engine, location), _reconcile(engine, location))
     assert sorted(r.created for r in results) == [0, MORNINGS]
+
+
+async def test_change_for_one_person_leaves_the_others_slots_untouched(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
+    location = await rows.location(db, "UTC")
+    changed, other = await rows.person(db, location), await rows.person(db, location)
+    for person in (changed, other):
+        await _rule(db, location, person=person)
+    await _reconcile(engine, location)
+    await _rule(
+        db, location, person=changed, kind="EXCEPTION", hours=(10, 11), day=MONDAY, closed=True
+    )
+    assert await _reconcile(engine, location) == Result(0, 2 * MORNINGS - 2, 2, 0)
+    touched = await db.fetch("SELECT DISTINCT person_id FROM slot_instances WHERE version > 0")
+    assert [r["person_id"] for r in touched] == [changed]
+
+
+async def test_inactive_persons_open_slots_are_blocked(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
+    location = await rows.location(db, "UTC")
+    person = await rows.person(db, location)
+    await _rule(db, location, person=person)
+    await _reconcile(engine, location)
+    await db.execute("UPDATE people SET active = false WHERE id = $1", person)
+    assert await _reconcile(engine, location) == Result(0, 0, MORNINGS, 0)
+
+
+async def test_conflicts_of_settled_and_changed_owners_add_up(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
+    location = await rows.location(db, "UTC")
+    person = await rows.person(db, location)
+    await _rule(db, location)
+    await _reconcile(engine, location)
+    evening = dt.datetime.combine(MONDAY, dt.time(18), dt.UTC)
+    for owner in (None, person):
+        slot = await rows.slot(db, location, person_id=owner, start=evening, status="blocked")
+        await db.execute("UPDATE slot_instances SET booked = 1 WHERE id = $1", slot)
+    await _rule(db, location, person=person)
+    assert await _reconcile(engine, location) == Result(MORNINGS, MORNINGS, 0, 2)
