@@ -4,9 +4,9 @@
 
 50 people x 365 days x 09:00-17:00 every 15 minutes, Monday to Friday (31 slots of 30
 minutes a working day, 404,550 slots; about 400,000 as the issue asks) through the real
-reconciliation, then again (nothing to create), next to a
-raw `COPY` of the same rows into a scratch table. Targets: first run at least 0.3x
-the COPY rate; the re-run at least twice as fast as the first.
+reconciliation, then again (nothing to create), next to a raw `COPY` of the same rows
+into a scratch table. Targets: first run at least 0.3x the COPY rate; the re-run at
+least twice as fast as the first.
 """
 
 import argparse
