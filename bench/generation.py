@@ -2,10 +2,11 @@
 
     python -m bench.generation [--people 50] [--days 365]
 
-50 people x 365 days x 09:00-17:00 every 15 minutes (about 400,000 slots, 30-minute
-duration) through the real reconciliation, then again (nothing to create), next to a
-raw `COPY` of the same rows into a scratch table. Targets: first run at least 0.3x
-the COPY rate; the re-run at least twice as fast as the first.
+50 people x 365 days x 09:00-17:00 every 15 minutes, Monday to Friday (31 slots of 30
+minutes a working day, 404,550 slots; about 400,000 as the issue asks) through the real
+reconciliation, then again (nothing to create), next to a raw `COPY` of the same rows
+into a scratch table. Targets: first run at least 0.3x the COPY rate; the re-run at
+least twice as fast as the first.
 """
 
 import argparse
@@ -39,8 +40,9 @@ async def _arrange(url: str, people: int) -> object:
             )
             await conn.execute(
                 "INSERT INTO availability_rules (id, location_id, person_id, rule_kind,"
-                " start_minute, end_minute, slot_granularity_minutes, slot_duration_minutes)"
-                " VALUES ($1, $2, $3, 'WEEKLY', 540, 1020, 15, 30)",
+                " days_of_week, start_minute, end_minute, slot_granularity_minutes,"
+                " slot_duration_minutes) VALUES ($1, $2, $3, 'WEEKLY', '{1,2,3,4,5}', 540, 1020,"
+                " 15, 30)",
                 new_id(), location, person,
             )  # fmt: skip
         return location

@@ -7,16 +7,22 @@ instant. On a spring-forward day the local times that do not exist are skipped
 time is used once, at its first occurrence. A slot whose real duration would run
 past the rule's end because the clocks changed inside it is dropped, like any
 slot that does not fit. Everything returned is UTC.
+
+Most days have one UTC offset throughout, so their slots are worked out once in
+local minutes per set of rules and shifted to each such day; only the few days
+the clocks change step through the zone slot by slot.
 """
 
 import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 WEEKLY, DATE_RANGE, EXCEPTION = "WEEKLY", "DATE_RANGE", "EXCEPTION"
 DAY_MINUTES = 1440
+ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,9 @@ class Rule:
         return self.days_of_week is None or day.isoweekday() in self.days_of_week
 
 
-@dataclass(frozen=True, order=True)
-class SlotSpec:
+class SlotSpec(NamedTuple):
+    """One desired slot; a tuple, so a year of them for many people is cheap to make and sort."""
+
     start_at: dt.datetime
     end_at: dt.datetime
     date: dt.date
@@ -74,11 +81,60 @@ def _slots(rule: Rule, day: dt.date, zone: ZoneInfo) -> list[SlotSpec]:
     return found
 
 
-def _opening_rules(rules: list[Rule], day: dt.date) -> list[Rule]:
+def _opening_rules(rules: list[Rule], day: dt.date) -> tuple[Rule, ...]:
     seasonal = [r for r in rules if r.kind == DATE_RANGE and r.applies_on(day)]
     base = seasonal or [r for r in rules if r.kind == WEEKLY and r.applies_on(day)]
     extra = [r for r in rules if r.kind == EXCEPTION and not r.is_closed and r.applies_on(day)]
-    return base + extra
+    return (*base, *extra)
+
+
+def _stepped_slots(
+    opening: tuple[Rule, ...], closed: tuple[Rule, ...], day: dt.date, zone: ZoneInfo
+) -> list[SlotSpec]:
+    """A day the clocks change: every slot and closing edge goes through the zone."""
+    closings = [(_edge(day, r.start_minute, zone), _edge(day, r.end_minute, zone)) for r in closed]
+    by_start: dict[dt.datetime, SlotSpec] = {}
+    for rule in opening:
+        for slot in _slots(rule, day, zone):
+            if not any(slot.start_at < end and start < slot.end_at for start, end in closings):
+                by_start.setdefault(slot.start_at, slot)
+    return sorted(by_start.values())
+
+
+# A steady day's slots as (start, end) after local midnight and capacity, by start.
+Pattern = tuple[tuple[dt.timedelta, dt.timedelta, int], ...]
+
+
+def _pattern(opening: tuple[Rule, ...], closed: tuple[Rule, ...]) -> Pattern:
+    """What `_stepped_slots` gives on any day with one offset, worked out once in minutes."""
+    by_start: dict[int, tuple[dt.timedelta, dt.timedelta, int]] = {}
+    for rule in opening:
+        last_start = rule.end_minute - rule.duration
+        for minute in range(rule.start_minute, last_start + 1, rule.granularity):
+            end = minute + rule.duration
+            if not any(minute < r.end_minute and r.start_minute < end for r in closed):
+                span = (dt.timedelta(minutes=minute), dt.timedelta(minutes=end), rule.capacity)
+                by_start.setdefault(minute, span)
+    return tuple(by_start[minute] for minute in sorted(by_start))
+
+
+def _steady_offset(day: dt.date, zone: ZoneInfo) -> dt.timedelta | None:
+    """The day's one UTC offset, or None when the clocks change during it or at its midnights.
+
+    Both readings of both midnights agree only if no change falls in between, as no zone
+    changes its clocks twice within one day.
+    """
+    offsets = {
+        dt.datetime.combine(midnight, dt.time(fold=fold), zone).utcoffset()
+        for midnight in (day, day + ONE_DAY)
+        for fold in (0, 1)
+    }
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+def _steady_slots(pattern: Pattern, day: dt.date, offset: dt.timedelta) -> list[SlotSpec]:
+    midnight = dt.datetime.combine(day, dt.time(), dt.UTC) - offset
+    return [SlotSpec(midnight + start, midnight + end, day, cap) for start, end, cap in pattern]
 
 
 def expand(
@@ -91,23 +147,27 @@ def expand(
     """The slots one owner's rules imply on `[first, last]`, sorted, without duplicates.
 
     `shared_exceptions` are the location-wide exceptions that apply to every person.
+    Days come out in order and each day's slots are sorted; local wall-clock times map
+    to instants in the same order, so no two days share or interleave a start.
     """
     exceptions = [r for r in [*rules, *shared_exceptions] if r.kind == EXCEPTION]
     openings = [*rules, *(r for r in shared_exceptions if not r.is_closed)]
-    by_start: dict[dt.datetime, SlotSpec] = {}
+    patterns: dict[tuple[tuple[Rule, ...], tuple[Rule, ...]], Pattern] = {}
+    found: list[SlotSpec] = []
     day = first
     while day <= last:
-        closed = [
-            (_edge(day, r.start_minute, zone), _edge(day, r.end_minute, zone))
-            for r in exceptions
-            if r.is_closed and r.applies_on(day)
-        ]
-        for rule in _opening_rules(openings, day):
-            for slot in _slots(rule, day, zone):
-                if not any(slot.start_at < end and start < slot.end_at for start, end in closed):
-                    by_start.setdefault(slot.start_at, slot)
-        day += dt.timedelta(days=1)
-    return sorted(by_start.values())
+        opening = _opening_rules(openings, day)
+        closed = tuple(r for r in exceptions if r.is_closed and r.applies_on(day))
+        offset = _steady_offset(day, zone)
+        if offset is None:
+            found += _stepped_slots(opening, closed, day, zone)
+        else:
+            key = (opening, closed)
+            if key not in patterns:
+                patterns[key] = _pattern(opening, closed)
+            found += _steady_slots(patterns[key], day, offset)
+        day += ONE_DAY
+    return found
 
 
 def _dates_intersect(a: Rule, b: Rule) -> bool:

@@ -7,7 +7,17 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.rules import DATE_RANGE, EXCEPTION, WEEKLY, Rule, expand, rules_overlap
+from domain.rules import (
+    DATE_RANGE,
+    EXCEPTION,
+    WEEKLY,
+    Rule,
+    SlotSpec,
+    _edge,
+    _slots,
+    expand,
+    rules_overlap,
+)
 
 UTC = ZoneInfo("UTC")
 MONDAY = dt.date(2027, 1, 4)
@@ -110,6 +120,20 @@ def test_lord_howe_half_hour_shift() -> None:
     assert len(starts) == len(set(starts))
 
 
+def test_spring_forward_at_midnight_skips_the_missing_midnight_hour() -> None:
+    rule = Rule(WEEKLY, 0, 3 * 60, granularity=60, duration=60)
+    day = dt.date(2027, 3, 14)
+    slots = expand([rule], [], day, day, ZoneInfo("America/Havana"))
+    assert _local(slots, "America/Havana") == ["01:00", "02:00"]
+
+
+def test_fall_back_at_midnight_uses_the_repeated_hour_once() -> None:
+    rule = Rule(WEEKLY, 22 * 60, 1440, granularity=60, duration=60)
+    day = dt.date(2027, 4, 3)
+    slots = expand([rule], [], day, day, ZoneInfo("America/Santiago"))
+    assert _local(slots, "America/Santiago") == ["22:00", "23:00"]
+
+
 def test_overlap_needs_same_kind_owner_dates_days_and_hours() -> None:
     base = Rule(WEEKLY, 9 * 60, 12 * 60, frozenset({1, 2}))
     assert rules_overlap(base, Rule(WEEKLY, 11 * 60, 13 * 60, frozenset({2})))
@@ -169,3 +193,94 @@ def test_expansion_properties(rules, zone_name: str, day: dt.date) -> None:
                 minutes=closing.end_minute - closing.start_minute
             ):
                 assert not (slot.start_at < close_end and close_start < slot.end_at)
+
+
+def _reference_expand(
+    rules: list[Rule], shared: list[Rule], first: dt.date, last: dt.date, zone: ZoneInfo
+) -> list[SlotSpec]:
+    """Every slot of every day stepped through the zone: what `expand` must equal."""
+    exceptions = [r for r in [*rules, *shared] if r.kind == EXCEPTION]
+    openings = [*rules, *(r for r in shared if not r.is_closed)]
+    by_start: dict[dt.datetime, SlotSpec] = {}
+    day = first
+    while day <= last:
+        closed = [
+            (_edge(day, r.start_minute, zone), _edge(day, r.end_minute, zone))
+            for r in exceptions
+            if r.is_closed and r.applies_on(day)
+        ]
+        seasonal = [r for r in openings if r.kind == DATE_RANGE and r.applies_on(day)]
+        base = seasonal or [r for r in openings if r.kind == WEEKLY and r.applies_on(day)]
+        extra = [
+            r for r in openings if r.kind == EXCEPTION and not r.is_closed and r.applies_on(day)
+        ]
+        for rule in base + extra:
+            for slot in _slots(rule, day, zone):
+                if not any(slot.start_at < end and start < slot.end_at for start, end in closed):
+                    by_start.setdefault(slot.start_at, slot)
+        day += dt.timedelta(days=1)
+    return sorted(by_start.values())
+
+
+# Days the clocks change in 2027, some of them at midnight (Havana, Santiago, Beirut).
+CHANGES = {
+    "America/New_York": [dt.date(2027, 3, 14), dt.date(2027, 11, 7)],
+    "Europe/London": [dt.date(2027, 3, 28), dt.date(2027, 10, 31)],
+    "Australia/Lord_Howe": [dt.date(2027, 4, 4), dt.date(2027, 10, 3)],
+    "America/Havana": [dt.date(2027, 3, 14), dt.date(2027, 11, 7)],
+    "America/Santiago": [dt.date(2027, 4, 3), dt.date(2027, 9, 5)],
+    "Asia/Beirut": [dt.date(2027, 3, 28), dt.date(2027, 10, 30)],
+}
+
+
+@st.composite
+def any_rules(draw: st.DrawFn, around: dt.date) -> list[Rule]:
+    """Weekly, seasonal and exception rules, open and closed, valid on days near `around`."""
+    found = []
+    for _ in range(draw(st.integers(1, 4))):
+        start = draw(st.integers(0, 1380))
+        granularity = draw(st.sampled_from([5, 15, 30, 60]))
+        valid_from = around + dt.timedelta(days=draw(st.integers(-3, 3)))
+        found.append(
+            Rule(
+                draw(st.sampled_from([WEEKLY, DATE_RANGE, EXCEPTION])),
+                start,
+                draw(st.integers(start + 1, 1440)),
+                draw(st.none() | st.frozensets(st.integers(1, 7), min_size=1)),
+                valid_from,
+                valid_from + dt.timedelta(days=draw(st.integers(0, 3))),
+                capacity=draw(st.integers(1, 3)),
+                granularity=granularity,
+                duration=granularity * draw(st.integers(1, 3)),
+                is_closed=draw(st.booleans()),
+            )
+        )
+    return found
+
+
+@st.composite
+def owners_near_a_change(draw: st.DrawFn) -> tuple[str, dt.date, list[Rule], list[Rule]]:
+    zone_name = draw(st.sampled_from(sorted(CHANGES)))
+    change = draw(st.sampled_from(CHANGES[zone_name]))
+    shared = [r for r in draw(any_rules(change)) if r.kind == EXCEPTION]
+    return zone_name, change, draw(any_rules(change)), shared
+
+
+def test_rule_ending_at_a_midnight_the_clocks_skip_is_stepped() -> None:
+    zone = ZoneInfo("America/Havana")
+    rule = Rule(WEEKLY, 22 * 60, 1440, granularity=60, duration=60)
+    day = dt.date(2027, 3, 13)
+    assert expand([rule], [], day, day, zone) == _reference_expand([rule], [], day, day, zone)
+
+
+@given(owners_near_a_change(), st.integers(-3, 0), st.integers(0, 5))
+def test_expansion_equals_stepping_every_slot_through_the_zone(
+    case: tuple[str, dt.date, list[Rule], list[Rule]], before: int, days: int
+) -> None:
+    zone_name, change, rules, shared = case
+    zone = ZoneInfo(zone_name)
+    first = change + dt.timedelta(days=before)
+    last = first + dt.timedelta(days=days)
+    assert expand(rules, shared, first, last, zone) == _reference_expand(
+        rules, shared, first, last, zone
+    )
