@@ -1,7 +1,10 @@
 """Idempotent mutations, keyed by (Idempotency-Key, actor).
 
 Redis answers the common case fast: the first request claims the key as
-`pending`, its reply replaces the claim for `IDEMPOTENCY_TTL_SECONDS`. Replies
+`pending`, its reply replaces the claim for `IDEMPOTENCY_TTL_SECONDS`. The claim
+is one script call that also spends the caller's rate-limit budget and, when the
+route knows its answer already (a slot marked full), stores that answer instead
+of a claim: the hot path of a rush costs one Redis round trip. Replies
 that created data are also written to Postgres, so a replay after Redis lost
 its memory still finds them. For booking holds the worker writes that row in
 the same transaction as the booking (see `actors/holds.py`).
@@ -10,6 +13,7 @@ the same transaction as the booking (see `actors/holds.py`).
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -18,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common import keys
 from domain.errors import ApiError, ErrorCode
+from web.ratelimit import SPEND_LUA, Budget
 from web.responses import Reply, dumps
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -41,28 +46,93 @@ end
 """
 
 
+# KEYS: rate-limit key ('' for none), idempotency key, refusal marker ('' for none).
+# ARGV: interval µs, period µs, claim, claim TTL, refusal record, record TTL.
+_ADMIT = (
+    SPEND_LUA
+    + """
+local spent = {1, -1, 0, 0}
+if KEYS[1] ~= '' then
+  spent = spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+  if spent[1] == 0 then return {spent, 'limited'} end
+end
+local existing = redis.call('GET', KEYS[2])
+if existing then return {spent, 'replay', existing} end
+if KEYS[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
+  return {spent, 'refused'}
+end
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+return {spent, 'claimed'}
+"""
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A reply a route can decide before the claim, given while `marker` exists in Redis."""
+
+    marker: str
+    reply: Reply
+
+
+@dataclass
+class Admission:
+    """A claimed key (`reply` None: run the handler) or the reply to give instead."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    reply: Reply | None = None
+
+
 class IdempotencyStore:
     def __init__(self, redis: Redis, engine: AsyncEngine, ttl_seconds: int, pending_seconds: int):
         self._redis = redis
         self._engine = engine
         self._ttl = ttl_seconds
         self._pending = pending_seconds
+        self._admit = redis.register_script(_ADMIT)
 
-    async def begin(self, actor: str, key: str, digest: str, check_durable: bool) -> Reply | None:
-        """Claims the key for this request, or returns the earlier reply to replay."""
-        claim = dumps({"state": "pending", "hash": digest})
+    async def begin(
+        self,
+        actor: str,
+        key: str,
+        digest: str,
+        check_durable: bool,
+        spend: tuple[Budget, str] | None = None,
+        refusal: Refusal | None = None,
+    ) -> Admission:
+        """Spends the budget, then claims the key, replays its reply, or stores the refusal."""
         rkey = keys.idempotency(actor, key)
-        if not await self._redis.set(rkey, claim, nx=True, ex=self._pending):
-            raw = await self._redis.get(rkey)
-            if raw is None:
-                return await self.begin(actor, key, digest, check_durable)
-            return _resolve(json.loads(raw), digest)
-        if not check_durable:
-            return None
+        budget, caller = spend if spend else (None, "")
+        refused = {"state": "done", "hash": digest}
+        if refusal is not None:
+            refused |= {"status": refusal.reply.status, "body": refusal.reply.body}
+        spent, outcome, *existing = await self._admit(
+            keys=[budget.key(caller) if budget else "", rkey, refusal.marker if refusal else ""],
+            args=[
+                budget.interval_us if budget else 0,
+                budget.period_us if budget else 0,
+                dumps({"state": "pending", "hash": digest}),
+                self._pending,
+                dumps(refused),
+                self._ttl,
+            ],
+        )
+        admission = Admission(budget.settle(spent) if budget else {})
+        if outcome == "replay":
+            admission.reply = _resolve(json.loads(existing[0]), digest)
+        elif outcome == "refused":
+            admission.reply = refusal.reply if refusal else None
+        elif check_durable:
+            admission.reply = await self._durable_replay(actor, key, digest)
+        return admission
+
+    async def _durable_replay(self, actor: str, key: str, digest: str) -> Reply | None:
+        """After Redis forgot the key: the reply Postgres kept, put back in Redis."""
         record = await self.durable(actor, key)
         if record is None:
             return None
-        await self._redis.set(rkey, dumps(record), ex=self._ttl)
+        await self._redis.set(keys.idempotency(actor, key), dumps(record), ex=self._ttl)
         return _resolve(record, digest)
 
     async def durable(self, actor: str, key: str) -> dict[str, Any] | None:

@@ -14,25 +14,26 @@ from redis.asyncio import Redis
 
 from domain.errors import ApiError, ErrorCode
 
-# Times are integer microseconds (exact in Lua's doubles). Returns {allowed, remaining,
-# µs until the budget is full again, µs until the next request fits}.
-_GCRA = """
+# Times are integer microseconds (exact in Lua's doubles). `spend` returns {allowed,
+# remaining, µs until the budget is full again, µs until the next request fits}. It is a
+# Lua function so that other scripts (idempotency's admission) can spend in the same call.
+SPEND_LUA = """
 if redis.replicate_commands then redis.replicate_commands() end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local interval = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - period
-if allow_at > now then
-  return {0, 0, tat - now, allow_at - now}
+local function spend(key, interval, period)
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local allow_at = new_tat - period
+  if allow_at > now then
+    return {0, 0, tat - now, allow_at - now}
+  end
+  redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+  return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now, 0}
 end
-local ttl_ms = math.ceil((new_tat - now) / 1000)
-redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', ttl_ms)
-return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now, 0}
 """
+_HIT = SPEND_LUA + "return spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
 
 
 @dataclass(frozen=True)
@@ -50,28 +51,39 @@ class Budget:
     def interval_us(self) -> int:
         return math.ceil(self.period_us / self.amount)
 
+    def key(self, caller: str) -> str:
+        return f"ratelimit:{self.name}:{caller}"
 
-class RateLimiter:
-    def __init__(self, redis: Redis, budgets: dict[str, str]) -> None:
-        self._script = redis.register_script(_GCRA)
-        self._budgets = {name: Budget.parse(name, spec) for name, spec in budgets.items()}
-
-    async def hit(self, budget_name: str, caller: str) -> dict[str, str]:
-        """Spends one unit of `caller`'s budget; returns the RateLimit headers or raises 429."""
-        budget = self._budgets[budget_name]
-        allowed, remaining, reset_us, retry_us = await self._script(
-            keys=[f"ratelimit:{budget.name}:{caller}"], args=[budget.interval_us, budget.period_us]
-        )
+    def settle(self, spent: list[int]) -> dict[str, str]:
+        """The RateLimit headers of a spend's result, or 429 when the budget was empty."""
+        allowed, remaining, reset_us, retry_us = (int(v) for v in spent)
         headers = {
-            "RateLimit-Limit": str(budget.amount),
+            "RateLimit-Limit": str(self.amount),
             "RateLimit-Remaining": str(max(0, remaining)),
-            "RateLimit-Reset": str(math.ceil(int(reset_us) / 1_000_000)),
+            "RateLimit-Reset": str(math.ceil(reset_us / 1_000_000)),
         }
         if not allowed:
             raise ApiError(
                 ErrorCode.RATE_LIMITED,
                 "too many requests, retry later",
-                {"limit": f"{budget.amount} per {budget.period_us // 1_000_000} s"},
-                headers={**headers, "Retry-After": str(max(1, math.ceil(int(retry_us) / 1e6)))},
+                {"limit": f"{self.amount} per {self.period_us // 1_000_000} s"},
+                headers={**headers, "Retry-After": str(max(1, math.ceil(retry_us / 1e6)))},
             )
         return headers
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, budgets: dict[str, str]) -> None:
+        self._script = redis.register_script(_HIT)
+        self._budgets = {name: Budget.parse(name, spec) for name, spec in budgets.items()}
+
+    def budget(self, name: str) -> Budget:
+        return self._budgets[name]
+
+    async def hit(self, budget_name: str, caller: str) -> dict[str, str]:
+        """Spends one unit of `caller`'s budget; returns the RateLimit headers or raises 429."""
+        budget = self._budgets[budget_name]
+        spent = await self._script(
+            keys=[budget.key(caller)], args=[budget.interval_us, budget.period_us]
+        )
+        return budget.settle(spent)

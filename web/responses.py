@@ -16,6 +16,8 @@ class Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    recorded: bool = False
+    """True when a worker already stored this reply under the request's Idempotency-Key."""
 
 
 @dataclass

@@ -5,6 +5,11 @@ pipeline applies, in order: authentication (401), the role matrix (403), the
 rate limit (429), the Idempotency-Key (400), body and query validation
 (413/415/400/422), idempotent replay (409/422), then the handler. The OpenAPI
 document is generated from the same declarations.
+
+The request is read and validated before the budget is spent, so that a valid
+idempotent request spends, claims its key and, when its route can tell already
+(`refusal`), gets its answer in one Redis call; an invalid one still spends
+first, so 429 keeps its place before the request's own faults.
 """
 
 import json
@@ -18,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from domain.errors import ApiError, ErrorCode
 from domain.roles import Permission, allows
 from web.clientip import client_ip
-from web.idempotency import request_hash, valid_key
+from web.idempotency import Refusal, request_hash, valid_key
 from web.identity import Identity, verify_token
 from web.middlewares import REQUEST_ID
 from web.responses import Reply, TextReply, json_response
@@ -59,6 +64,7 @@ class Route:
     responses: Mapping[int, type[BaseModel] | None] = field(default_factory=dict)
     idempotent: bool = False
     replies_persisted_by_handler: bool = False
+    refusal: Callable[[Call], Awaitable[Refusal | None]] | None = None
     rate_limit: str | None = None
     tag: str = "platform"
 
@@ -71,12 +77,20 @@ def add_routes(app: web.Application, routes: list[Route]) -> None:
 def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         identity = _authenticate(request, route)
-        limit_headers = await _spend_budget(request, route, identity)
-        key = _idempotency_key(request, route)
-        query = _parse_query(route, request)
-        raw_body = await _read_json(request) if route.body else None
-        call = Call(request, identity, _validate(route.body, raw_body), query)
-        reply = await _run(route, call, key, raw_body)
+        try:
+            key = _idempotency_key(request, route)
+            query = _parse_query(route, request)
+            raw_body = await _read_json(request) if route.body else None
+            call = Call(request, identity, _validate(route.body, raw_body), query)
+            refusal = await route.refusal(call) if key and route.refusal else None
+        except ApiError:
+            await _spend_budget(request, route, identity)
+            raise
+        if key is None:
+            limit_headers = await _spend_budget(request, route, identity)
+            reply = await route.handler(call)
+        else:
+            limit_headers, reply = await _run_once(route, call, key, raw_body, refusal)
         if isinstance(reply, TextReply):
             return web.Response(
                 status=reply.status, text=reply.text, content_type=reply.content_type
@@ -99,15 +113,18 @@ def _authenticate(request: web.Request, route: Route) -> Identity | None:
     return identity
 
 
+def _caller(request: web.Request, identity: Identity | None) -> str:
+    if identity is not None:
+        return f"sub:{identity.subject}"
+    return f"ip:{client_ip(request, request.app[SETTINGS].trusted_proxies)}"
+
+
 async def _spend_budget(
     request: web.Request, route: Route, identity: Identity | None
 ) -> dict[str, str]:
     if route.rate_limit is None:
         return {}
-    settings = request.app[SETTINGS]
-    ip = client_ip(request, settings.trusted_proxies)
-    caller = f"sub:{identity.subject}" if identity else f"ip:{ip}"
-    return await request.app[LIMITER].hit(route.rate_limit, caller)
+    return await request.app[LIMITER].hit(route.rate_limit, _caller(request, identity))
 
 
 def _idempotency_key(request: web.Request, route: Route) -> str | None:
@@ -122,15 +139,20 @@ def _idempotency_key(request: web.Request, route: Route) -> str | None:
     return key
 
 
-async def _run(route: Route, call: Call, key: str | None, raw_body: Any) -> Reply | TextReply:
-    if key is None:
-        return await route.handler(call)
+async def _run_once(
+    route: Route, call: Call, key: str, raw_body: Any, refusal: Refusal | None
+) -> tuple[dict[str, str], Reply | TextReply]:
+    """Runs the handler once per key; replays (or refuses) without running it."""
     store = call.request.app[IDEMPOTENCY]
     digest = request_hash(call.request.method, call.request.path, raw_body)
     durable = not route.replies_persisted_by_handler
-    replay = await store.begin(call.actor, key, digest, check_durable=durable)
-    if replay is not None:
-        return replay
+    spend = None
+    if route.rate_limit is not None:
+        budget = call.request.app[LIMITER].budget(route.rate_limit)
+        spend = (budget, _caller(call.request, call.identity))
+    admission = await store.begin(call.actor, key, digest, durable, spend, refusal)
+    if admission.reply is not None:
+        return admission.headers, admission.reply
     call.request[IDEMPOTENCY_CLAIM] = (key, digest)
     try:
         reply = await route.handler(call)
@@ -144,9 +166,9 @@ async def _run(route: Route, call: Call, key: str | None, raw_body: Any) -> Repl
         raise
     if reply.status >= 500:
         await store.abandon(call.actor, key)
-    else:
+    elif not reply.recorded:
         await store.complete(call.actor, key, digest, reply, durable=durable)
-    return reply
+    return admission.headers, reply
 
 
 def _unstorable(value: Any, path: str = "") -> str | None:

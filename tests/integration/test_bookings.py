@@ -105,6 +105,30 @@ async def test_replay_returns_the_same_booking_even_after_redis_lost_it(
     assert await db.fetchval("SELECT count(*) FROM bookings") == 1
 
 
+async def test_a_full_slot_is_refused_without_the_worker_and_the_refusal_replays(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
+) -> None:
+    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    refused = await api.post(
+        "/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(2))
+    )
+    assert refused.code == "SLOT_FULL"
+    assert redis.Redis.from_url(settings.redis_url).exists(f"full:{slot}")
+    worker.stop()
+    visitor = token(["user"])
+    body = _hold_body(slot, _phone(3))
+    marked = await api.post("/v1/bookings", token=visitor, json=body, key="late")
+    assert marked.status == 409
+    assert marked.code == "SLOT_FULL"
+    await db.execute("UPDATE bookings SET status = 'cancelled'")
+    await db.execute("UPDATE slot_instances SET hold = 0")
+    redis.Redis.from_url(settings.redis_url).delete(f"full:{slot}")
+    replayed = await api.post("/v1/bookings", token=visitor, json=body, key="late")
+    assert replayed.status == 409
+    assert replayed.json == marked.json
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+
+
 async def test_same_phone_same_slot_same_day_is_duplicate(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection
 ) -> None:

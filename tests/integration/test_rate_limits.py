@@ -15,7 +15,11 @@ from web.app import create_app
 @pytest.fixture
 def limited(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"rate_limit_admin": "3/minute", "rate_limit_session_post": "2/minute"}
+        update={
+            "rate_limit_admin": "3/minute",
+            "rate_limit_session_post": "2/minute",
+            "rate_limit_booking_post": "2/minute",
+        }
     )
 
 
@@ -123,3 +127,25 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(limited: Sett
         assert statuses == [201, 201, 201]
     finally:
         await api.client.close()
+
+
+async def test_idempotent_requests_spend_the_budget(two_apps: tuple[Api, Api]) -> None:
+    api, _ = two_apps
+    staff = token(["admin"])
+    statuses = [
+        (await api.post("/admin/v1/locations", token=staff, json={"name": f"L{i}"})).status
+        for i in range(4)
+    ]
+    assert statuses == [201, 201, 201, 429]
+
+
+async def test_invalid_requests_spend_the_budget_and_429_comes_first(
+    two_apps: tuple[Api, Api],
+) -> None:
+    api, _ = two_apps
+    visitor = token(["user"])
+    statuses = [
+        (await api.post("/v1/bookings", token=visitor, json={"slot_id": "nope"})).status
+        for _ in range(3)
+    ]
+    assert statuses == [422, 422, 429]

@@ -25,6 +25,7 @@ from domain.booking_view import BOOKING_COLUMNS, booking_json
 from domain.errors import ApiError, ErrorCode
 from domain.phones import normalize_phone
 from domain.roles import Permission
+from web.idempotency import Refusal
 from web.middlewares import REQUEST_ID
 from web.models import ErrorReply, ListQuery, Strict
 from web.pagination import decode_cursor, encode_cursor
@@ -122,12 +123,20 @@ def _pending(booking_id: str) -> Reply:
     )
 
 
+async def full_slot(call: Call) -> Refusal:
+    """Refuses at once while the slot's admission marker says it was full a moment ago."""
+    body: BookingIn = call.body
+    await _lane(call, body.slot_id)
+    error = ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot")
+    return Refusal(
+        keys.full(str(body.slot_id)), Reply(error.status, error.envelope(call.request[REQUEST_ID]))
+    )
+
+
 async def create_booking(call: Call) -> Reply:
     body: BookingIn = call.body
     app = call.request.app
     lane = await _lane(call, body.slot_id)
-    if await app[REDIS].exists(keys.full(str(body.slot_id))):
-        raise ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot")
     pii = app[PII]
     key, digest = call.request[IDEMPOTENCY_CLAIM]
     command = HoldCommand(
@@ -160,7 +169,7 @@ async def create_booking(call: Call) -> Reply:
         outcome = await within(answer, app[SETTINGS].booking_wait_seconds)
     if outcome is None:
         return _pending(command.booking_id)
-    return Reply(*outcome)
+    return Reply(*outcome, recorded=True)
 
 
 def _booking_id(call: Call) -> str:
@@ -320,6 +329,7 @@ ROUTES = [
         responses={201: BookingReply, 202: BookingReply, **_ERRORS},
         idempotent=True,
         replies_persisted_by_handler=True,
+        refusal=full_slot,
         rate_limit="booking_post",
         tag="bookings",
     ),
