@@ -8,8 +8,10 @@ location with `--people` people and 90 days of 15-minute slots (some booked, som
 starts `python -m web` and a bare aiohttp app as separate processes, warms every
 visitor's exposure cache, then drives each with `wrk` (Debian's `wrk` package; the
 aiohttp client in a separate process otherwise) and prints requests/s, p50/p95/p99 and
-the ratio. `--processes N` runs N of each server on one port (SO_REUSEPORT), as
-`honcho start -c web=N` would. Targets: at least 0.15x the bare endpoint's requests/s
+the ratio. `--processes N` runs N of each server on one port (SO_REUSEPORT): `WEB_PROCESSES=N`
+for the platform, N bare processes. The target compares with bare aiohttp on its
+default asyncio loop; the platform runs on uvloop, so a bare endpoint on uvloop is
+measured too and its ratio printed beside. Targets: at least 0.15x the bare endpoint's requests/s
 and p99 under 50 ms. The load generator shares the machine's cores with the servers, as
 a real client would not.
 """
@@ -33,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import asyncpg
+import uvloop
 from aiohttp import web
 
 from common.ids import new_id
@@ -226,7 +229,7 @@ def run(
     try:
         upgrade(services.database_url)
         location_id, first_day = asyncio.run(_seed(services.database_url, people))
-        app_port, bare_port = _free_port(), _free_port()
+        app_port, bare_port, uvloop_port = _free_port(), _free_port(), _free_port()
         env = {
             "DATABASE_URL": services.database_url,
             "REDIS_URL": services.redis_url,
@@ -237,14 +240,19 @@ def run(
             "LOG_LEVEL": "WARNING",
             "RATE_LIMIT_USER_GET": "100000000/minute",
         }
+        processes.append(_start(["-m", "web"], {**env, "WEB_PROCESSES": str(server_processes)}))
         for _ in range(server_processes):
-            processes.append(_start(["-m", "web"], env))
             processes.append(_start(["-m", "bench.exposure", "--serve-bare", str(bare_port)], {}))
+            processes.append(
+                _start(["-m", "bench.exposure", "--serve-bare-uvloop", str(uvloop_port)], {})
+            )
         day = first_day + dt.timedelta(days=2)
         slots_url = f"http://127.0.0.1:{app_port}/v1/slots?location_id={location_id}&date={day}"
         bare_url = f"http://127.0.0.1:{bare_port}/"
+        uvloop_url = f"http://127.0.0.1:{uvloop_port}/"
         asyncio.run(_wait_ready(f"http://127.0.0.1:{app_port}/healthz"))
         asyncio.run(_wait_ready(bare_url))
+        asyncio.run(_wait_ready(uvloop_url))
         tokens = [
             issue_token(JWT_SECRET, "general-scheduler", f"visitor-{i}", ["user"], 3600)
             for i in range(visitors)
@@ -253,6 +261,7 @@ def run(
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
             tokens_file.write("\n".join(tokens) + "\n")
         bare = _measure(bare_url, tokens_file.name, connections, duration)
+        bare_uvloop = _measure(uvloop_url, tokens_file.name, connections, duration)
         floor = _measure(slots_url + "&floor=1", tokens_file.name, connections, duration)
         slots = _measure(slots_url, tokens_file.name, connections, duration)
     finally:
@@ -267,6 +276,7 @@ def run(
         f" {server_processes} process(es) per server, load from {generator}"
     )
     print(bare.line("bare aiohttp"))
+    print(bare_uvloop.line("bare aiohttp, uvloop"))
     print(floor.line("pipeline floor"))
     print(slots.line("GET /v1/slots"))
     print(
@@ -275,10 +285,14 @@ def run(
     )
     ratio = slots.requests_per_second / bare.requests_per_second
     print(f"ratio {ratio:.3f}x (target >= 0.15x); p99 {slots.p99_ms:.1f} ms (target < 50 ms)")
+    uvloop_ratio = slots.requests_per_second / bare_uvloop.requests_per_second
+    print(f"ratio to the bare endpoint on uvloop {uvloop_ratio:.3f}x")
     floor_ratio = slots.requests_per_second / floor.requests_per_second
     print(f"GET /v1/slots runs at {floor_ratio:.2f}x the pipeline floor")
     return {
         "bare": bare.__dict__,
+        "bare_uvloop": bare_uvloop.__dict__,
+        "ratio_to_bare_uvloop": uvloop_ratio,
         "pipeline_floor": floor.__dict__,
         "slots": slots.__dict__,
         "ratio_to_bare": ratio,
@@ -293,10 +307,16 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bare-uvloop", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_bare:
+    if args.serve_bare or args.serve_bare_uvloop:
         web.run_app(
-            _bare_app(), host="127.0.0.1", port=args.serve_bare, reuse_port=True, print=None
+            _bare_app(),
+            host="127.0.0.1",
+            port=args.serve_bare or args.serve_bare_uvloop,
+            reuse_port=True,
+            print=None,
+            loop=uvloop.new_event_loop() if args.serve_bare_uvloop else asyncio.new_event_loop(),
         )
         return
 

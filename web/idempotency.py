@@ -26,6 +26,7 @@ from web.ratelimit import SPEND_LUA, Budget
 from web.responses import Reply, dumps
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+PROBE_MS = 1000
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -46,8 +47,11 @@ end
 """
 
 
-# KEYS: rate-limit key ('' for none), idempotency key, refusal marker ('' for none).
-# ARGV: interval µs, period µs, claim, claim TTL, refusal record, record TTL.
+# KEYS: rate-limit key ('' for none), idempotency key, refusal marker ('' for none), its
+# probe key. ARGV: interval µs, period µs, claim, claim TTL, refusal record, record TTL,
+# probe window ms. In the marker's last `PROBE_MS` one request a window goes on to be
+# checked, so a marker still true is renewed before it lapses instead of letting a
+# wave of requests through when it does.
 _ADMIT = (
     SPEND_LUA
     + """
@@ -58,9 +62,13 @@ if KEYS[1] ~= '' then
 end
 local existing = redis.call('GET', KEYS[2])
 if existing then return {spent, 'replay', existing} end
-if KEYS[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
-  return {spent, 'refused'}
+if KEYS[3] ~= '' then
+  local left = redis.call('PTTL', KEYS[3])
+  if left > 0 and (left > tonumber(ARGV[7])
+      or not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[7])) then
+    redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
+    return {spent, 'refused'}
+  end
 end
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
 return {spent, 'claimed'}
@@ -108,7 +116,12 @@ class IdempotencyStore:
         if refusal is not None:
             refused |= {"status": refusal.reply.status, "body": refusal.reply.body}
         spent, outcome, *existing = await self._admit(
-            keys=[budget.key(caller) if budget else "", rkey, refusal.marker if refusal else ""],
+            keys=[
+                budget.key(caller) if budget else "",
+                rkey,
+                refusal.marker if refusal else "",
+                f"{refusal.marker}:probe" if refusal else "",
+            ],
             args=[
                 budget.interval_us if budget else 0,
                 budget.period_us if budget else 0,
@@ -116,6 +129,7 @@ class IdempotencyStore:
                 self._pending,
                 dumps(refused),
                 self._ttl,
+                PROBE_MS,
             ],
         )
         admission = Admission(budget.settle(spent) if budget else {})

@@ -9,6 +9,7 @@ from domain.errors import ApiError, ErrorCode
 from domain.roles import STAFF_ROLES, Role
 
 ALGORITHM = "HS256"
+VERIFIED_CACHE_SIZE = 100_000
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class Identity:
     @property
     def is_staff(self) -> bool:
         return bool(self.roles & STAFF_ROLES)
+
+
+_VERIFIED: dict[tuple[str, str, str], tuple[Identity, float]] = {}
+"""(secret, issuer, token) -> the identity it proved and when the token expires."""
 
 
 def _unauthenticated(message: str) -> ApiError:
@@ -36,15 +41,31 @@ def issue_token(
 
 
 def verify_token(header: str | None, secret: str, issuer: str) -> Identity:
-    """Turns an `Authorization` header into an identity, or refuses with 401."""
+    """Turns an `Authorization` header into an identity, or refuses with 401.
+
+    A token verified once is remembered until it expires: a visitor in a rush sends
+    the same token many times, and checking its signature is a good part of a
+    refused request's cost.
+    """
     if not header:
         raise _unauthenticated("missing bearer token")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthenticated("expected 'Authorization: Bearer <token>'")
+    remembered = _VERIFIED.get((secret, issuer, token))
+    if remembered is not None and remembered[1] > time.time():
+        return remembered[0]
+    identity, expires = _verify(token.strip(), secret, issuer)
+    if len(_VERIFIED) >= VERIFIED_CACHE_SIZE:
+        _VERIFIED.clear()
+    _VERIFIED[(secret, issuer, token)] = (identity, expires)
+    return identity
+
+
+def _verify(token: str, secret: str, issuer: str) -> tuple[Identity, float]:
     try:
         claims = jwt.decode(
-            token.strip(), secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
         )
     except jwt.ExpiredSignatureError:
         raise _unauthenticated("token expired") from None
@@ -56,4 +77,5 @@ def verify_token(header: str | None, secret: str, issuer: str) -> Identity:
     if not isinstance(subject, str) or not subject or not isinstance(roles, list):
         raise _unauthenticated("token claims are malformed")
     known = {r.value for r in Role}
-    return Identity(subject=subject, roles=frozenset(Role(r) for r in roles if r in known))
+    granted = frozenset(Role(r) for r in roles if r in known)
+    return Identity(subject=subject, roles=granted), float(claims["exp"])

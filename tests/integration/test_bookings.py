@@ -129,6 +129,17 @@ async def test_a_full_slot_is_refused_without_the_worker_and_the_refusal_replays
     assert replayed.headers["Idempotent-Replayed"] == "true"
 
 
+async def test_a_full_marker_about_to_lapse_lets_one_request_renew_it(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
+) -> None:
+    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    client = redis.Redis.from_url(settings.redis_url)
+    client.set(f"full:{slot}", "1", px=800)
+    probe = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(2)))
+    assert probe.code == "SLOT_FULL"
+    assert client.pttl(f"full:{slot}") > 1000, "the worker's refusal did not renew the marker"
+
+
 async def test_same_phone_same_slot_same_day_is_duplicate(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection
 ) -> None:
