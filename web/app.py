@@ -15,7 +15,18 @@ from web.ratelimit import RateLimiter
 from web.replies import Replies
 from web.routes import availability, bookings, catalog, health, identity, ops, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
-from web.state import ENGINE, IDEMPOTENCY, LIMITER, PII, REDIS, REPLIES, ROUTE_TABLE, SETTINGS
+from web.shared_redis import SharedRedis
+from web.state import (
+    ENGINE,
+    IDEMPOTENCY,
+    LIMITER,
+    PII,
+    REDIS,
+    REPLIES,
+    ROUTE_TABLE,
+    SETTINGS,
+    SHARED_REDIS,
+)
 
 ROUTES: list[Route] = [
     *health.ROUTES,
@@ -54,14 +65,16 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[ENGINE] = create_engine(settings.database_url)
     app[REDIS] = Redis.from_url(settings.redis_url, decode_responses=True, max_connections=512)
+    app[SHARED_REDIS] = SharedRedis(settings.redis_url)
     app[IDEMPOTENCY] = IdempotencyStore(
         app[REDIS],
+        app[SHARED_REDIS],
         app[ENGINE],
         ttl_seconds=settings.idempotency_ttl_seconds,
         pending_seconds=int(settings.booking_wait_seconds) + 60,
     )
     app[LIMITER] = RateLimiter(
-        app[REDIS],
+        app[SHARED_REDIS],
         {
             "user_get": settings.rate_limit_user_get,
             "booking_post": settings.rate_limit_booking_post,
@@ -76,5 +89,6 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[AVAILABILITY_CACHE].stop()
     await app[REPLIES].stop()
+    await app[SHARED_REDIS].close()
     await app[REDIS].aclose()
     await app[ENGINE].dispose()

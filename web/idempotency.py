@@ -24,6 +24,7 @@ from common import keys
 from domain.errors import ApiError, ErrorCode
 from web.ratelimit import SPEND_LUA, Budget
 from web.responses import Reply, dumps
+from web.shared_redis import Script, SharedRedis
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 PROBE_MS = 1000
@@ -52,7 +53,7 @@ end
 # probe window ms. In the marker's last `PROBE_MS` one request a window goes on to be
 # checked, so a marker still true is renewed before it lapses instead of letting a
 # wave of requests through when it does.
-_ADMIT = (
+_ADMIT = Script(
     SPEND_LUA
     + """
 local spent = {1, -1, 0, 0}
@@ -93,12 +94,19 @@ class Admission:
 
 
 class IdempotencyStore:
-    def __init__(self, redis: Redis, engine: AsyncEngine, ttl_seconds: int, pending_seconds: int):
+    def __init__(
+        self,
+        redis: Redis,
+        shared: SharedRedis,
+        engine: AsyncEngine,
+        ttl_seconds: int,
+        pending_seconds: int,
+    ):
         self._redis = redis
+        self._shared = shared
         self._engine = engine
         self._ttl = ttl_seconds
         self._pending = pending_seconds
-        self._admit = redis.register_script(_ADMIT)
 
     async def begin(
         self,
@@ -115,14 +123,15 @@ class IdempotencyStore:
         refused = {"state": "done", "hash": digest}
         if refusal is not None:
             refused |= {"status": refusal.reply.status, "body": refusal.reply.body}
-        spent, outcome, *existing = await self._admit(
-            keys=[
+        spent, outcome, *existing = await self._shared.run(
+            _ADMIT,
+            [
                 budget.key(caller) if budget else "",
                 rkey,
                 refusal.marker if refusal else "",
                 f"{refusal.marker}:probe" if refusal else "",
             ],
-            args=[
+            [
                 budget.interval_us if budget else 0,
                 budget.period_us if budget else 0,
                 dumps({"state": "pending", "hash": digest}),

@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass
 
 from limits import parse
-from redis.asyncio import Redis
 
 from domain.errors import ApiError, ErrorCode
+from web.shared_redis import Script, SharedRedis
 
 # Times are integer microseconds (exact in Lua's doubles). `spend` returns {allowed,
 # remaining, µs until the budget is full again, µs until the next request fits}. It is a
@@ -33,7 +33,7 @@ local function spend(key, interval, period)
   return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now, 0}
 end
 """
-_HIT = SPEND_LUA + "return spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
+_HIT = Script(SPEND_LUA + "return spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))")
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ class Budget:
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, budgets: dict[str, str]) -> None:
-        self._script = redis.register_script(_HIT)
+    def __init__(self, redis: SharedRedis, budgets: dict[str, str]) -> None:
+        self._redis = redis
         self._budgets = {name: Budget.parse(name, spec) for name, spec in budgets.items()}
 
     def budget(self, name: str) -> Budget:
@@ -83,7 +83,7 @@ class RateLimiter:
     async def hit(self, budget_name: str, caller: str) -> dict[str, str]:
         """Spends one unit of `caller`'s budget; returns the RateLimit headers or raises 429."""
         budget = self._budgets[budget_name]
-        spent = await self._script(
-            keys=[budget.key(caller)], args=[budget.interval_us, budget.period_us]
+        spent = await self._redis.run(
+            _HIT, [budget.key(caller)], [budget.interval_us, budget.period_us]
         )
         return budget.settle(spent)

@@ -9,10 +9,13 @@ from common.settings import Settings
 from web.idempotency import IdempotencyStore
 from web.ratelimit import RateLimiter
 from web.replies import Replies
+from web.shared_redis import SharedRedis
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 REDIS = web.AppKey("redis", Redis)
+SHARED_REDIS = web.AppKey("shared_redis", SharedRedis)
+"""The hot path's multiplexed connection (see web/shared_redis.py)."""
 PII = web.AppKey("pii", PiiKeys)
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
 LIMITER = web.AppKey("limiter", RateLimiter)

@@ -32,7 +32,7 @@ from web.pagination import decode_cursor, encode_cursor
 from web.replies import within
 from web.responses import Reply
 from web.routing import IDEMPOTENCY_CLAIM, Call, Route
-from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS
+from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS, SHARED_REDIS
 
 LANES = web.AppKey("lanes", dict)
 """Slot id -> lane, per process; a slot's person never changes."""
@@ -156,12 +156,12 @@ async def create_booking(call: Call) -> Reply:
     )
     ttl = app[SETTINGS].idempotency_ttl_seconds
     with app[REPLIES].expecting(command.command_id) as answer:
-        async with app[REDIS].pipeline(transaction=False) as pipe:
-            pipe.set(keys.pending(command.booking_id), call.actor, ex=ttl)
-            pipe.rpush(keys.lane(lane), command.dumps())
-            pipe.sadd(keys.ACTIVE_LANES, lane)
-            pipe.set(keys.lane_wake(lane), "1", nx=True, px=LANE_WAKE_MS)
-            woken = (await pipe.execute())[-1]
+        *_, woken = await app[SHARED_REDIS].execute_many(
+            ("SET", keys.pending(command.booking_id), call.actor, "EX", ttl),
+            ("RPUSH", keys.lane(lane), command.dumps()),
+            ("SADD", keys.ACTIVE_LANES, lane),
+            ("SET", keys.lane_wake(lane), "1", "NX", "PX", LANE_WAKE_MS),
+        )
         # A queued drainer takes this command too, and one holding the lane re-reads it
         # after releasing it: only the first command since the last wake sends a message.
         if woken:

@@ -26,7 +26,7 @@ from web.availability_cache import AVAILABILITY_CACHE
 from web.models import Strict
 from web.responses import Reply
 from web.routing import Call, Route
-from web.state import ENGINE, REDIS, SETTINGS
+from web.state import ENGINE, SETTINGS, SHARED_REDIS
 
 MAX_DATE_SPAN_DAYS = 90
 DEFAULT_DATE_SPAN_DAYS = 30
@@ -234,13 +234,13 @@ async def list_slots(call: Call) -> Reply:
     start, end = day_bounds(day, zone(zone_name))
     by_id = await _cached_eligible(call, query, start, end)
     key = f"expose:{call.actor}:{day.isoformat()}:{query.person_id or 'all'}:{variant_name}"
-    redis = app[REDIS]
-    shown = _still_eligible(await redis.get(key), zone_name, by_id)
+    redis = app[SHARED_REDIS]
+    shown = _still_eligible(await redis.execute("GET", key), zone_name, by_id)
     if not shown and by_id:
         eligible = list(by_id.values())
         shown = _pick(settings, call.actor, day, query.person_id, variant, eligible, zone_name)
         entry = json.dumps({"zone": zone_name, "ids": shown})
-        await redis.set(key, entry, ex=settings.exposure_cache_ttl_seconds)
+        await redis.execute("SET", key, entry, "EX", settings.exposure_cache_ttl_seconds)
     slots = sorted((by_id[i] for i in shown), key=lambda s: (s.start_at, s.id))
     scope = "person" if query.person_id else "location"
     EXPOSED_SLOTS.labels(scope, variant_name).observe(len(slots))
