@@ -29,6 +29,8 @@ async def change_booking(command_id: str, change: dict, reply_to: str) -> None:
         pipe.publish(reply_to, replies.encode(command_id, status, body))
         if status == 200 and request.kind in ("cancel", "reschedule"):
             pipe.delete(keys.hold(request.booking_id))
+        if status == 200 and request.kind == "cancel":
+            pipe.delete(keys.admission(body["booking"]["slot_id"]))
         await pipe.execute()
 
 

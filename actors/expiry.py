@@ -18,6 +18,6 @@ async def expire_holds() -> None:
     async with found.engine.begin() as conn:
         freed = await expire_overdue(conn)
     if freed:
-        await found.redis.delete(*[keys.full(slot) for slot in set(freed)])
+        await found.redis.delete(*[keys.admission(slot) for slot in set(freed)])
         BOOKING_OUTCOMES.labels("expired").inc(len(freed))
         _log.info("holds_expired", holds=len(freed))

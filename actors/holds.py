@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from common import keys, replies
 from common.metrics import BOOKING_OUTCOMES, SLOT_CONFLICTS
 from common.settings import get_settings
-from db.holds import HoldCommand, Outcome, apply_holds
+from db.holds import Applied, HoldCommand, apply_holds
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
 
@@ -29,8 +29,8 @@ BATCH_SIZE = 100
 LOCK_MS = 5_000
 """A killed drainer blocks its lane this long at most; a live one renews it every batch."""
 OUTCOME_TTL_SECONDS = 86_400
-FULL_MARK_MS = 5_000
-"""How long the web may refuse a slot without asking Postgres (see docs/booking.md)."""
+ADMISSION_MS = 5_000
+"""How long the web may go by a slot's admission count without Postgres (docs/booking.md)."""
 
 _OUTCOME_LABELS = {
     201: "held",
@@ -82,24 +82,28 @@ async def _apply_next_batch(lane: str) -> bool:
         return False
     commands = [HoldCommand.loads(item) for item in raw]
     async with found.engine.begin() as conn:
-        outcomes = await apply_holds(
+        applied = await apply_holds(
             conn,
             commands,
             found.pii,
             settings.hold_ttl_seconds,
             settings.idempotency_ttl_seconds,
         )
-    await publish(found.redis, outcomes)
+    await publish(found.redis, applied)
     await found.redis.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), raw[0], len(raw))
     _log.info("lane_batch_applied", lane=lane, commands=len(commands))
     return True
 
 
-async def publish(redis: Redis, outcomes: list[Outcome]) -> None:
-    """Hands each outcome to its waiting request, its idempotency key and its pollers."""
+async def publish(redis: Redis, applied: Applied) -> None:
+    """Hands each outcome to its requester (waiting, replaying or polling); counts what is left."""
     settings = get_settings()
     async with redis.pipeline(transaction=False) as pipe:
-        for outcome in outcomes:
+        for slot_id, left in applied.left.items():
+            valid_ms = min(ADMISSION_MS, left.valid_ms or ADMISSION_MS)
+            if valid_ms > 0:
+                pipe.set(keys.admission(slot_id), left.count, px=valid_ms)
+        for outcome in applied.outcomes:
             command = outcome.command
             pipe.publish(
                 command.reply_to, replies.encode(command.command_id, outcome.status, outcome.body)
@@ -125,8 +129,6 @@ async def publish(redis: Redis, outcomes: list[Outcome]) -> None:
                 pipe.set(
                     keys.outcome(command.booking_id), json.dumps(owned), ex=OUTCOME_TTL_SECONDS
                 )
-            if outcome.code == "SLOT_FULL":
-                pipe.set(keys.full(command.slot_id), "1", px=FULL_MARK_MS)
             label = _OUTCOME_LABELS.get(outcome.status) or _OUTCOME_LABELS.get(
                 outcome.code, "other"
             )

@@ -44,6 +44,10 @@ def hold(booking_id: str) -> str:
     return f"hold:{booking_id}"
 
 
-def full(slot_id: str) -> str:
-    """Admission marker: the slot was full a moment ago."""
-    return f"full:{slot_id}"
+def admission(slot_id: str) -> str:
+    """What is left of a slot, as the web may assume without asking Postgres.
+
+    Only ever set from Postgres (a batch's outcome, or a read when the web first
+    meets the slot), for a few seconds; each admitted request takes one from it.
+    """
+    return f"admit:{slot_id}"

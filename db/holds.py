@@ -71,18 +71,36 @@ class _Batch:
     accepted: list[HoldCommand]
 
 
+@dataclass(frozen=True)
+class Left:
+    """Capacity left on a slot after a batch, and for how long that stays true at most."""
+
+    count: int
+    valid_ms: int | None
+    """Until the first hold among the locked slots lapses (and frees capacity); None: none."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    outcomes: list[Outcome]
+    """One per command, in the batch's order."""
+    left: dict[str, Left]
+    """For each open slot the batch decided about."""
+
+
 async def apply_holds(
     conn: AsyncConnection,
     commands: list[HoldCommand],
     pii: PiiKeys,
     hold_ttl_seconds: int,
     idempotency_ttl_seconds: int,
-) -> list[Outcome]:
-    """Decides and writes every command of the batch; returns one outcome per command."""
+) -> Applied:
+    """Decides and writes every command of the batch."""
     stored = await _stored_replies(conn, commands)
     fresh = [c for c in commands if (c.actor, c.key) not in stored]
     now = dt.datetime.now(dt.UTC)
     outcomes: dict[str, Outcome] = {}
+    left: dict[str, Left] = {}
     if fresh:
         batch = await _lock(conn, fresh)
         expired = await release_lapsed_holds(conn, batch.slots)
@@ -92,11 +110,34 @@ async def apply_holds(
         await _write(conn, batch, hold_until)
         await _store_replies(conn, list(outcomes.values()), now, idempotency_ttl_seconds)
         await _emit(conn, batch, expired, outcomes)
+        left = await _left(conn, batch, fresh, now)
     for command in commands:
         if command.command_id not in outcomes:
             status, body = stored[(command.actor, command.key)]
             outcomes[command.command_id] = Outcome(command, status, body)
-    return [outcomes[c.command_id] for c in commands]
+    return Applied([outcomes[c.command_id] for c in commands], left)
+
+
+async def _left(
+    conn: AsyncConnection, batch: _Batch, commands: list[HoldCommand], now: dt.datetime
+) -> dict[str, Left]:
+    first_lapse = (
+        await conn.execute(
+            text(
+                "SELECT min(hold_expires_at) FROM bookings"
+                " WHERE slot_id = ANY(:ids) AND status = 'held' AND hold_expires_at > now()"
+            ),
+            {"ids": list(batch.slots)},
+        )
+    ).scalar()
+    valid_ms = int((first_lapse - now).total_seconds() * 1000) if first_lapse else None
+    everything = list(batch.slots.values())
+    left = {}
+    for slot_id in {uuid.UUID(c.slot_id) for c in commands}:
+        slot = batch.slots.get(slot_id)
+        if slot is not None and slot.status != "blocked" and slot.start_at > now:
+            left[str(slot_id)] = Left(remaining(slot, everything), valid_ms)
+    return left
 
 
 async def _stored_replies(

@@ -3,8 +3,8 @@
 Redis answers the common case fast: the first request claims the key as
 `pending`, its reply replaces the claim for `IDEMPOTENCY_TTL_SECONDS`. The claim
 is one script call that also spends the caller's rate-limit budget and, when the
-route knows its answer already (a slot marked full), stores that answer instead
-of a claim: the hot path of a rush costs one Redis round trip. Replies
+route knows its answer already (a slot with nothing left), stores that answer
+instead of a claim: the hot path of a rush costs one Redis round trip. Replies
 that created data are also written to Postgres, so a replay after Redis lost
 its memory still finds them. For booking holds the worker writes that row in
 the same transaction as the booking (see `actors/holds.py`).
@@ -48,11 +48,12 @@ end
 """
 
 
-# KEYS: rate-limit key ('' for none), idempotency key, refusal marker ('' for none), its
+# KEYS: rate-limit key ('' for none), idempotency key, admission count ('' for none), its
 # probe key. ARGV: interval µs, period µs, claim, claim TTL, refusal record, record TTL,
-# probe window ms. In the marker's last `PROBE_MS` one request a window goes on to be
-# checked, so a marker still true is renewed before it lapses instead of letting a
-# wave of requests through when it does.
+# probe window ms. An admitted request takes one from the count; at zero the refusal is
+# the reply, except that in the count's last `PROBE_MS` one request a window goes on
+# to be checked, so a count still true is renewed before it lapses rather than letting
+# a wave of requests through when it does. No count: everyone goes on.
 _ADMIT = Script(
     SPEND_LUA
     + """
@@ -63,13 +64,13 @@ if KEYS[1] ~= '' then
 end
 local existing = redis.call('GET', KEYS[2])
 if existing then return {spent, 'replay', existing} end
-if KEYS[3] ~= '' then
-  local left = redis.call('PTTL', KEYS[3])
-  if left > 0 and (left > tonumber(ARGV[7])
-      or not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[7])) then
-    redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
-    return {spent, 'refused'}
-  end
+local left = KEYS[3] ~= '' and tonumber(redis.call('GET', KEYS[3]))
+if left and left > 0 then
+  redis.call('DECR', KEYS[3])
+elseif left and (redis.call('PTTL', KEYS[3]) > tonumber(ARGV[7])
+    or not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[7])) then
+  redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
+  return {spent, 'refused'}
 end
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
 return {spent, 'claimed'}
@@ -79,9 +80,9 @@ return {spent, 'claimed'}
 
 @dataclass(frozen=True)
 class Refusal:
-    """A reply a route can decide before the claim, given while `marker` exists in Redis."""
+    """A reply a route knows before the claim, given while the Redis count `left` is 0."""
 
-    marker: str
+    left: str
     reply: Reply
 
 
@@ -128,8 +129,8 @@ class IdempotencyStore:
             [
                 budget.key(caller) if budget else "",
                 rkey,
-                refusal.marker if refusal else "",
-                f"{refusal.marker}:probe" if refusal else "",
+                refusal.left if refusal else "",
+                f"{refusal.left}:probe" if refusal else "",
             ],
             [
                 budget.interval_us if budget else 0,

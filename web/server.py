@@ -8,6 +8,7 @@ it restarts a server that died and stops them all on SIGTERM or SIGINT. Servers
 are spawned, not forked, so each imports its metrics after the folder is set.
 """
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -26,11 +27,23 @@ METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
 SUPERVISE_SECONDS = 0.5
 
 
+async def _freeze_startup_objects(_app: web.Application) -> None:
+    """Moves what startup built out of the collector's sight.
+
+    Every full collection would otherwise walk the whole heap of imported modules
+    and connections: in a rush that pause, tens of milliseconds, is the p99.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         access_log=None,

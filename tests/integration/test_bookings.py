@@ -108,36 +108,44 @@ async def test_replay_returns_the_same_booking_even_after_redis_lost_it(
 async def test_a_full_slot_is_refused_without_the_worker_and_the_refusal_replays(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
 ) -> None:
-    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
-    refused = await api.post(
-        "/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(2))
-    )
-    assert refused.code == "SLOT_FULL"
-    assert redis.Redis.from_url(settings.redis_url).exists(f"full:{slot}")
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    first = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    assert first.status == 201
+    assert client.get(f"admit:{slot}") == "0"
     worker.stop()
     visitor = token(["user"])
     body = _hold_body(slot, _phone(3))
-    marked = await api.post("/v1/bookings", token=visitor, json=body, key="late")
-    assert marked.status == 409
-    assert marked.code == "SLOT_FULL"
+    refused = await api.post("/v1/bookings", token=visitor, json=body, key="late")
+    assert refused.status == 409
+    assert refused.code == "SLOT_FULL"
     await db.execute("UPDATE bookings SET status = 'cancelled'")
     await db.execute("UPDATE slot_instances SET hold = 0")
-    redis.Redis.from_url(settings.redis_url).delete(f"full:{slot}")
+    client.delete(f"admit:{slot}")
     replayed = await api.post("/v1/bookings", token=visitor, json=body, key="late")
     assert replayed.status == 409
-    assert replayed.json == marked.json
+    assert replayed.json == refused.json
     assert replayed.headers["Idempotent-Replayed"] == "true"
 
 
-async def test_a_full_marker_about_to_lapse_lets_one_request_renew_it(
+async def test_an_admission_count_about_to_lapse_lets_one_request_renew_it(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
 ) -> None:
     await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
     client = redis.Redis.from_url(settings.redis_url)
-    client.set(f"full:{slot}", "1", px=800)
+    client.set(f"admit:{slot}", "0", px=800)
     probe = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(2)))
     assert probe.code == "SLOT_FULL"
-    assert client.pttl(f"full:{slot}") > 1000, "the worker's refusal did not renew the marker"
+    assert client.pttl(f"admit:{slot}") > 1000, "the worker's refusal did not renew the count"
+
+
+async def test_a_cancel_reopens_a_slot_the_web_counted_as_full(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID
+) -> None:
+    visitor = token(["user"])
+    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
+    await api.post(f"/v1/bookings/{held.json['booking']['id']}/cancel", token=visitor)
+    again = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(4)))
+    assert again.status == 201
 
 
 async def test_same_phone_same_slot_same_day_is_duplicate(
@@ -265,11 +273,26 @@ async def test_a_lapsed_hold_frees_the_slot_before_the_expiry_job(
 ) -> None:
     held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
     await _expire_hold(db, held.json["booking"]["id"])
+    # As the clock would: the web's count never outlives the slot's first hold deadline.
+    redis.Redis.from_url(settings.redis_url).delete(f"admit:{slot}")
     other = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(9)))
     assert other.status == 201
     statuses = await db.fetch("SELECT status FROM bookings ORDER BY created_at")
     assert [s["status"] for s in statuses] == ["expired", "held"]
     await _no_violations(settings)
+
+
+async def test_the_admission_count_lapses_with_the_first_hold_deadline(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
+) -> None:
+    slot = await rows.slot(db, await rows.location(db), capacity=3)
+    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    await db.execute(
+        "UPDATE bookings SET hold_expires_at = now() + interval '2 seconds' WHERE id = $1",
+        uuid.UUID(held.json["booking"]["id"]),
+    )
+    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(5)))
+    assert 0 < redis.Redis.from_url(settings.redis_url).pttl(f"admit:{slot}") <= 2000
 
 
 async def test_expiry_job_restores_capacity(

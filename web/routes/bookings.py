@@ -16,7 +16,7 @@ from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlalchemy import text
 
 from actors.bookings import change_booking
-from actors.holds import drain_lane
+from actors.holds import ADMISSION_MS, drain_lane
 from common import keys
 from common.ids import new_id
 from db.bookings import Change
@@ -98,17 +98,35 @@ class BookingReply(BaseModel):
     booking: BookingOut
 
 
+# What is left of the slot itself, lapsed holds already free; the person's other slots are
+# left out, so the estimate can only be too high, which Postgres then corrects.
+# It holds until the slot's first hold lapses, at most ADMISSION_MS.
+_FIRST_LOOK = text(
+    "SELECT s.person_id, s.status = 'blocked' OR s.start_at <= now() AS closed,"
+    " s.capacity - s.booked - greatest(s.hold - (SELECT count(*) FROM bookings b"
+    "   WHERE b.slot_id = s.id AND b.status = 'held' AND b.hold_expires_at <= now()), 0)"
+    " AS left,"
+    " (SELECT (extract(epoch FROM min(b.hold_expires_at) - now()) * 1000)::bigint"
+    "   FROM bookings b WHERE b.slot_id = s.id AND b.status = 'held'"
+    "   AND b.hold_expires_at > now()) AS valid_ms"
+    " FROM slot_instances s WHERE s.id = :id"
+)
+
+
 async def _lane(call: Call, slot_id: uuid.UUID) -> str:
-    lanes = call.request.app[LANES]
+    """The slot's lane; the first time this process meets the slot, also its admission count."""
+    app = call.request.app
+    lanes = app[LANES]
     if slot_id not in lanes:
-        async with call.request.app[ENGINE].connect() as conn:
-            row = (
-                await conn.execute(
-                    text("SELECT person_id FROM slot_instances WHERE id = :id"), {"id": slot_id}
-                )
-            ).first()
+        async with app[ENGINE].connect() as conn:
+            row = (await conn.execute(_FIRST_LOOK, {"id": slot_id})).first()
         if row is None:
             raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
+        valid_ms = min(ADMISSION_MS, row.valid_ms or ADMISSION_MS)
+        if not row.closed and valid_ms > 0:
+            await app[SHARED_REDIS].execute(
+                "SET", keys.admission(str(slot_id)), row.left, "NX", "PX", valid_ms
+            )
         if len(lanes) >= LANE_CACHE_SIZE:
             lanes.clear()
         lanes[slot_id] = str(row.person_id or slot_id)
@@ -124,13 +142,12 @@ def _pending(booking_id: str) -> Reply:
 
 
 async def full_slot(call: Call) -> Refusal:
-    """Refuses at once while the slot's admission marker says it was full a moment ago."""
+    """Refuses at once while the slot's admission count says nothing is left."""
     body: BookingIn = call.body
     await _lane(call, body.slot_id)
     error = ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot")
-    return Refusal(
-        keys.full(str(body.slot_id)), Reply(error.status, error.envelope(call.request[REQUEST_ID]))
-    )
+    reply = Reply(error.status, error.envelope(call.request[REQUEST_ID]))
+    return Refusal(keys.admission(str(body.slot_id)), reply)
 
 
 async def create_booking(call: Call) -> Reply:
