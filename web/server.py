@@ -16,15 +16,36 @@ import signal
 import tempfile
 import time
 
+import structlog
 import uvloop
 from aiohttp import web
+from sqlalchemy import text
 
 from common.logging import configure_logging
 from common.settings import get_settings
 from web.app import create_app, require_settings
+from web.middlewares import is_unavailable
+from web.state import ENGINE, SHARED_REDIS
 
 METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
 SUPERVISE_SECONDS = 0.5
+_log = structlog.get_logger("web.server")
+
+
+async def _warm_up(app: web.Application) -> None:
+    """Connects to Postgres and Redis before the first request rather than during a rush.
+
+    A dependency that is down is not an error here: `/readyz` reports it, and the
+    request that needs it gets 503 until it is back.
+    """
+    try:
+        async with app[ENGINE].connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        await app[SHARED_REDIS].execute("PING")
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        _log.warning("warm_up_skipped", error=type(exc).__name__)
 
 
 async def _freeze_startup_objects(_app: web.Application) -> None:
@@ -41,6 +62,7 @@ def serve() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     app = create_app(settings)
+    app.on_startup.append(_warm_up)
     app.on_startup.append(_freeze_startup_objects)
     web.run_app(
         app,

@@ -5,6 +5,7 @@ details, queues a command for the workers and waits up to `BOOKING_WAIT_SECONDS`
 for its outcome; past that it answers 202 and the client polls the booking.
 """
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -35,7 +36,7 @@ from web.routing import IDEMPOTENCY_CLAIM, Call, Route
 from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS, SHARED_REDIS
 
 LANES = web.AppKey("lanes", dict)
-"""Slot id -> lane, per process; a slot's person never changes."""
+"""Slot id -> the lookup of its lane, per process; a slot's person never changes."""
 LANE_CACHE_SIZE = 100_000
 LANE_WAKE_MS = 5_000
 """A queued drain message not started by then is presumed lost, and sent again."""
@@ -114,23 +115,32 @@ _FIRST_LOOK = text(
 
 
 async def _lane(call: Call, slot_id: uuid.UUID) -> str:
-    """The slot's lane; the first time this process meets the slot, also its admission count."""
-    app = call.request.app
-    lanes = app[LANES]
-    if slot_id not in lanes:
-        async with app[ENGINE].connect() as conn:
-            row = (await conn.execute(_FIRST_LOOK, {"id": slot_id})).first()
-        if row is None:
-            raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
-        valid_ms = min(ADMISSION_MS, row.valid_ms or ADMISSION_MS)
-        if not row.closed and valid_ms > 0:
-            await app[SHARED_REDIS].execute(
-                "SET", keys.admission(str(slot_id)), row.left, "NX", "PX", valid_ms
-            )
+    """The slot's lane, looked up once per process however many requests ask at once."""
+    lanes = call.request.app[LANES]
+    lookup = lanes.get(slot_id)
+    if lookup is None:
         if len(lanes) >= LANE_CACHE_SIZE:
             lanes.clear()
-        lanes[slot_id] = str(row.person_id or slot_id)
-    return lanes[slot_id]
+        lookup = lanes[slot_id] = asyncio.ensure_future(_first_look(call.request.app, slot_id))
+    try:
+        return await asyncio.shield(lookup)
+    except Exception:  # a failed lookup (no such slot, Postgres down) is not remembered
+        lanes.pop(slot_id, None)
+        raise
+
+
+async def _first_look(app: web.Application, slot_id: uuid.UUID) -> str:
+    """The slot's lane, and its admission count if Redis has none."""
+    async with app[ENGINE].connect() as conn:
+        row = (await conn.execute(_FIRST_LOOK, {"id": slot_id})).first()
+    if row is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
+    valid_ms = min(ADMISSION_MS, row.valid_ms or ADMISSION_MS)
+    if not row.closed and valid_ms > 0:
+        await app[SHARED_REDIS].execute(
+            "SET", keys.admission(str(slot_id)), row.left, "NX", "PX", valid_ms
+        )
+    return str(row.person_id or slot_id)
 
 
 def _pending(booking_id: str) -> Reply:
