@@ -3,8 +3,8 @@
 redis-py spends about 80 µs of CPU on every call (pool checkout, retry wrapper,
 command packing, parsing), more than the rest of a refused hold. Redis answers a
 connection's commands in order, so every request of the process can share one:
-a call writes its command and waits for the reply in its turn, and commands
-written in the same loop turn leave together. hiredis packs and parses.
+a call queues its command and waits for the reply in its turn, and the commands
+of one loop turn leave in one write. hiredis packs and parses.
 
 Only what the hot path needs is here (commands and scripts); everything else
 uses redis-py. A lost connection fails the calls waiting on it with
@@ -30,12 +30,28 @@ class Script:
 
 
 class _Replies(asyncio.Protocol):
-    """Matches each reply read from the connection with the call waiting for it."""
+    """Matches each reply read from the connection with the call waiting for it.
+
+    Commands sent in one turn of the event loop leave in one write: a system call
+    per command would cost more than the rest of the call.
+    """
 
     def __init__(self) -> None:
         self.reader = hiredis.Reader(encoding="utf-8")
         self.waiting: deque[asyncio.Future[Any]] = deque()
         self.transport: asyncio.WriteTransport | None = None
+        self._outgoing: list[bytes] = []
+
+    def send(self, packed: bytes, future: asyncio.Future[Any]) -> None:
+        self.waiting.append(future)
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(packed)
+
+    def _flush(self) -> None:
+        if self.transport is not None:
+            self.transport.write(b"".join(self._outgoing))
+        self._outgoing.clear()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a stream transport
@@ -86,8 +102,7 @@ class SharedRedis:
         if replies.transport is None:
             raise ConnectionError("the Redis connection was lost")
         future = asyncio.get_running_loop().create_future()
-        replies.waiting.append(future)
-        replies.transport.write(hiredis.pack_command(command))
+        replies.send(hiredis.pack_command(command), future)
         return _checked(future)
 
     async def _connection(self) -> _Replies:
