@@ -11,11 +11,15 @@ def async_url(url: str) -> str:
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
-def create_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = True
+) -> AsyncEngine:
+    """`pre_ping` spends a round trip per checkout to find connections Postgres dropped;
+    callers that retry anyway (actors) skip it and let the first failure renew the pool."""
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
     )

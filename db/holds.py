@@ -69,6 +69,8 @@ class _Batch:
     places: dict[uuid.UUID, Place]
     active_phones: set[tuple[uuid.UUID, str]]
     accepted: list[HoldCommand]
+    first_lapse: dt.datetime | None
+    """When the first hold among the locked slots lapses (frees capacity), if any is held."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ async def apply_holds(
         await _write(conn, batch, hold_until)
         await _store_replies(conn, list(outcomes.values()), now, idempotency_ttl_seconds)
         await _emit(conn, batch, expired, outcomes)
-        left = await _left(conn, batch, fresh, now)
+        left = _left(batch, fresh, now)
     for command in commands:
         if command.command_id not in outcomes:
             status, body = stored[(command.actor, command.key)]
@@ -118,19 +120,9 @@ async def apply_holds(
     return Applied([outcomes[c.command_id] for c in commands], left)
 
 
-async def _left(
-    conn: AsyncConnection, batch: _Batch, commands: list[HoldCommand], now: dt.datetime
-) -> dict[str, Left]:
-    first_lapse = (
-        await conn.execute(
-            text(
-                "SELECT min(hold_expires_at) FROM bookings"
-                " WHERE slot_id = ANY(:ids) AND status = 'held' AND hold_expires_at > now()"
-            ),
-            {"ids": list(batch.slots)},
-        )
-    ).scalar()
-    valid_ms = int((first_lapse - now).total_seconds() * 1000) if first_lapse else None
+def _left(batch: _Batch, commands: list[HoldCommand], now: dt.datetime) -> dict[str, Left]:
+    lapse = batch.first_lapse
+    valid_ms = int((lapse - now).total_seconds() * 1000) if lapse else None
     everything = list(batch.slots.values())
     left = {}
     for slot_id in {uuid.UUID(c.slot_id) for c in commands}:
@@ -156,20 +148,33 @@ async def _stored_replies(
     return {(r.actor, r.key): (r.status_code, r.body) for r in rows}
 
 
+# Active bookings of the batch's phones on its slots (one per phone, slot and UTC day),
+# and when the first hold among the locked slots lapses, in one round trip.
+_BOOKED_PHONES_AND_FIRST_LAPSE = text(
+    "SELECT slot_id, phone_hash, NULL::timestamptz AS lapse FROM bookings"
+    " WHERE slot_id = ANY(:slots) AND phone_hash = ANY(:phones)"
+    " AND status IN ('held', 'confirmed') AND created_day = (now() AT TIME ZONE 'UTC')::date"
+    " UNION ALL SELECT NULL, NULL, min(hold_expires_at) FROM bookings"
+    " WHERE slot_id = ANY(:locked) AND status = 'held' AND hold_expires_at > now()"
+)
+
+
 async def _lock(conn: AsyncConnection, commands: list[HoldCommand]) -> _Batch:
     slot_ids = sorted({uuid.UUID(c.slot_id) for c in commands})
     slots, places = await lock_with_neighbours(conn, slot_ids)
     rows = (
         await conn.execute(
-            text(
-                "SELECT slot_id, phone_hash FROM bookings WHERE slot_id = ANY(:slots)"
-                " AND phone_hash = ANY(:phones) AND status IN ('held', 'confirmed')"
-                " AND created_day = (now() AT TIME ZONE 'UTC')::date"
-            ),
-            {"slots": slot_ids, "phones": sorted({c.phone_hash for c in commands})},
+            _BOOKED_PHONES_AND_FIRST_LAPSE,
+            {
+                "slots": slot_ids,
+                "phones": sorted({c.phone_hash for c in commands}),
+                "locked": list(slots),
+            },
         )
     ).all()
-    return _Batch(slots, places, {(r.slot_id, r.phone_hash) for r in rows}, [])
+    phones = {(r.slot_id, r.phone_hash) for r in rows if r.slot_id is not None}
+    first_lapse = next((r.lapse for r in rows if r.slot_id is None), None)
+    return _Batch(slots, places, phones, [], first_lapse)
 
 
 def _refusal(command: HoldCommand, error: ApiError) -> Outcome:

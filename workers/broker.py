@@ -21,6 +21,7 @@ from dramatiq.middleware.prometheus import Prometheus
 
 from common.settings import Settings, get_settings
 from workers.context import RequestContext
+from workers.startup import FreezeStartupObjects
 
 MAX_RETRIES = 5
 MIN_BACKOFF_MS = 100
@@ -37,6 +38,7 @@ def build_broker(settings: Settings) -> RedisBroker:
         Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
         AsyncIO(),
         RequestContext(),
+        FreezeStartupObjects(),
     ]
     if settings.worker_metrics:
         # Serves worker metrics on dramatiq_prom_host:dramatiq_prom_port (0.0.0.0:9191).

@@ -35,7 +35,9 @@ def resources() -> Resources:
         settings = get_settings()
         _current = Resources(
             loop=loop,
-            engine=create_engine(settings.database_url, pool_size=5, max_overflow=5),
+            engine=create_engine(
+                settings.database_url, pool_size=10, max_overflow=5, pre_ping=False
+            ),
             redis=Redis.from_url(settings.redis_url, decode_responses=True),
             pii=PiiKeys.parse(settings.pii_key),
         )
