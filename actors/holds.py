@@ -1,14 +1,17 @@
-"""The lane drainer: hold commands for one lane, applied in arrival order, in batches.
+"""The drainer: hold commands applied in arrival order per lane, many lanes a batch.
 
 A lane is a person (their overlapping slots compete for the same time) or a
-location-scoped slot. The web appends commands to the lane's Redis list and sends
-`drain_lane` unless one is already queued (the lane's wake key, cleared when the
-message starts), so a rush on one lane costs one message per batch, not one per
-request; whichever worker takes the lane's lock applies up to `BATCH_SIZE`
-commands per Postgres transaction until the list is empty. Commands leave the list
-only after their transaction committed and their replies were published; a worker
-that dies in between leaves them to be applied again, which changes nothing (each
-command's reply is stored with its booking).
+location-scoped slot. The web appends a command to its lane's Redis list, marks
+the lane ready and sends `drain_lanes` unless one is already queued (the wake
+key, cleared when the message starts): a rush costs one message per batch, not
+one per request. A drainer takes up to `LANES_PER_BATCH` ready lanes, locks them
+(one drainer per lane, so each lane keeps its order) and applies up to
+`BATCH_SIZE` commands of each in one Postgres transaction, again and again until
+no lane is ready; a lane it finds locked is left to its holder, who marks it
+ready again if commands came meanwhile. Commands leave a list only after their
+transaction committed and their replies were published; a worker that dies in
+between leaves them to be applied again, which changes nothing (each command's
+reply is stored with its booking).
 """
 
 import json
@@ -26,8 +29,10 @@ from workers.broker import MAX_RETRIES
 from workers.resources import resources
 
 BATCH_SIZE = 100
+"""Commands of one lane in one batch."""
+LANES_PER_BATCH = 32
 LOCK_MS = 5_000
-"""A killed drainer blocks its lane this long at most; a live one renews it every batch."""
+"""A killed drainer blocks its lanes this long at most."""
 OUTCOME_TTL_SECONDS = 86_400
 ADMISSION_MS = 5_000
 """How long the web may go by a slot's admission count without Postgres (docs/booking.md)."""
@@ -57,30 +62,63 @@ return 0
 
 
 @dramatiq.actor(queue_name="holds", max_retries=MAX_RETRIES)
-async def drain_lane(lane: str) -> None:
+async def drain_lanes() -> None:
     redis = resources().redis
+    await redis.delete(keys.DRAIN_WAKE)
+    while lanes := await redis.spop(keys.READY_LANES, LANES_PER_BATCH):
+        await _drain(redis, lanes)
+
+
+async def _drain(redis: Redis, lanes: list[str]) -> None:
     token = str(uuid.uuid4())
-    await redis.delete(keys.lane_wake(lane))
-    if not await redis.set(keys.lane_lock(lane), token, nx=True, px=LOCK_MS):
-        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for lane in lanes:
+            pipe.set(keys.lane_lock(lane), token, nx=True, px=LOCK_MS)
+        taken = await pipe.execute()
+    locked = [lane for lane, ok in zip(lanes, taken, strict=True) if ok]
     try:
-        while await _apply_next_batch(lane):
-            await redis.pexpire(keys.lane_lock(lane), LOCK_MS)
+        await _apply_isolating_failures(redis, locked)
     finally:
-        await redis.eval(_RELEASE, 1, keys.lane_lock(lane), token)
-    if await redis.llen(keys.lane(lane)) and await redis.set(
-        keys.lane_wake(lane), "1", nx=True, px=LOCK_MS
-    ):
-        drain_lane.send(lane)
+        async with redis.pipeline(transaction=False) as pipe:
+            for lane in locked:
+                pipe.eval(_RELEASE, 1, keys.lane_lock(lane), token)
+                pipe.llen(keys.lane(lane))
+            released = await pipe.execute()
+        # Commands that came while the lanes were locked (or were not applied) wait again.
+        waiting = [lane for lane, left in zip(locked, released[1::2], strict=True) if left]
+        if waiting:
+            await redis.sadd(keys.READY_LANES, *waiting)
 
 
-async def _apply_next_batch(lane: str) -> bool:
+async def _apply_isolating_failures(redis: Redis, lanes: list[str]) -> None:
+    """One batch for all the lanes; if it fails, one per lane, so that a command that
+    cannot be applied holds up its own lane only (the error then retries the message)."""
+    try:
+        await _apply_batch(redis, lanes)
+        return
+    except Exception:
+        if len(lanes) <= 1:
+            raise
+    failures = []
+    for lane in lanes:
+        try:
+            await _apply_batch(redis, [lane])
+        except Exception as exc:  # re-raised below, after the other lanes had their turn
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
+async def _apply_batch(redis: Redis, lanes: list[str]) -> None:
+    async with redis.pipeline(transaction=False) as pipe:
+        for lane in lanes:
+            pipe.lrange(keys.lane(lane), 0, BATCH_SIZE - 1)
+        pending = dict(zip(lanes, await pipe.execute(), strict=True))
+    commands = [HoldCommand.loads(item) for raw in pending.values() for item in raw]
+    if not commands:
+        return
     found = resources()
     settings = get_settings()
-    raw = await found.redis.lrange(keys.lane(lane), 0, BATCH_SIZE - 1)
-    if not raw:
-        return False
-    commands = [HoldCommand.loads(item) for item in raw]
     async with found.engine.begin() as conn:
         applied = await apply_holds(
             conn,
@@ -89,10 +127,18 @@ async def _apply_next_batch(lane: str) -> bool:
             settings.hold_ttl_seconds,
             settings.idempotency_ttl_seconds,
         )
-    await publish(found.redis, applied)
-    await found.redis.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), raw[0], len(raw))
-    _log.info("lane_batch_applied", lane=lane, commands=len(commands))
-    return True
+    await publish(redis, applied)
+    async with redis.pipeline(transaction=False) as pipe:
+        for lane, raw in pending.items():
+            if raw:
+                pipe.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), raw[0], len(raw))
+        await pipe.execute()
+    _log.info(
+        "lanes_batch_applied",
+        lanes=len(lanes),
+        commands=len(commands),
+        request_ids=sorted({c.request_id for c in commands if c.request_id}),
+    )
 
 
 async def publish(redis: Redis, applied: Applied) -> None:

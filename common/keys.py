@@ -16,12 +16,12 @@ def lane_lock(name: str) -> str:
     return f"lanelock:{name}"
 
 
-def lane_wake(name: str) -> str:
-    """Set while a `drain_lane` message for the lane is queued and not yet started."""
-    return f"lanewake:{name}"
-
-
 ACTIVE_LANES = "lanes:active"
+"""Every lane that has had commands lately; the scheduler's sweep walks it."""
+READY_LANES = "lanes:ready"
+"""Lanes with commands waiting for a drainer."""
+DRAIN_WAKE = "lanes:wake"
+"""Set while a `drain_lanes` message is queued and not yet started."""
 
 
 def replies(process_id: str) -> str:

@@ -1,12 +1,14 @@
 """Re-kicks lanes that hold commands but have no drainer (its worker was killed).
 
-Dramatiq would redeliver the killed worker's message after the broker's heartbeat
-timeout; this sweep usually gets there first.
+A drainer killed mid-batch took its lanes off the ready set; once their locks
+lapse this sweep marks them ready again and sends a drainer. Dramatiq would
+redeliver the killed worker's message after the broker's heartbeat timeout; this
+sweep usually gets there first.
 """
 
 import redis
 
-from actors.holds import drain_lane
+from actors.holds import drain_lanes
 from common import keys
 from common.settings import Settings
 from scheduler_jobs.registry import ScheduledJob
@@ -21,15 +23,17 @@ return 0
 
 
 def sweep(client: redis.Redis) -> int:
-    kicked = 0
+    kicked = []
     for raw in client.smembers(keys.ACTIVE_LANES):
         lane = raw.decode() if isinstance(raw, bytes) else raw
         if client.llen(keys.lane(lane)) == 0:
             client.eval(_FORGET_IF_EMPTY, 2, keys.ACTIVE_LANES, keys.lane(lane), lane)
         elif not client.exists(keys.lane_lock(lane)):
-            drain_lane.send(lane)
-            kicked += 1
-    return kicked
+            kicked.append(lane)
+    if kicked:
+        client.sadd(keys.READY_LANES, *kicked)
+        drain_lanes.send()
+    return len(kicked)
 
 
 def job(settings: Settings) -> ScheduledJob:

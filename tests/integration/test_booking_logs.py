@@ -28,12 +28,12 @@ async def test_full_booking_flow_logs_request_id_and_no_pii(
     await api.post(f"/v1/bookings/{booking}/confirm", token=visitor)
     await api.post(f"/v1/bookings/{booking}/cancel", token=visitor)
     deadline = asyncio.get_running_loop().time() + 5
-    while "lane_batch_applied" not in log_lines.getvalue():
+    while "lanes_batch_applied" not in log_lines.getvalue():
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.02)
     lines = log_lines.getvalue().splitlines()
-    worker_lines = [line for line in lines if "lane_batch_applied" in line]
-    assert '"request_id": "trace-booking-1"' in worker_lines[0]
+    worker_lines = [line for line in lines if "lanes_batch_applied" in line]
+    assert '"request_ids": ["trace-booking-1"]' in worker_lines[0]
     text = log_lines.getvalue()
     assert PHONE not in text
     assert PHONE[1:] not in text

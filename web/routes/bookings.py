@@ -17,7 +17,7 @@ from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlalchemy import text
 
 from actors.bookings import change_booking
-from actors.holds import ADMISSION_MS, drain_lane
+from actors.holds import ADMISSION_MS, drain_lanes
 from common import keys
 from common.ids import new_id
 from db.bookings import Change
@@ -38,7 +38,7 @@ from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS, SHARED_REDIS
 LANES = web.AppKey("lanes", dict)
 """Slot id -> the lookup of its lane, per process; a slot's person never changes."""
 LANE_CACHE_SIZE = 100_000
-LANE_WAKE_MS = 5_000
+DRAIN_WAKE_MS = 5_000
 """A queued drain message not started by then is presumed lost, and sent again."""
 
 
@@ -187,12 +187,13 @@ async def create_booking(call: Call) -> Reply:
             ("SET", keys.pending(command.booking_id), call.actor, "EX", ttl),
             ("RPUSH", keys.lane(lane), command.dumps()),
             ("SADD", keys.ACTIVE_LANES, lane),
-            ("SET", keys.lane_wake(lane), "1", "NX", "PX", LANE_WAKE_MS),
+            ("SADD", keys.READY_LANES, lane),
+            ("SET", keys.DRAIN_WAKE, "1", "NX", "PX", DRAIN_WAKE_MS),
         )
-        # A queued drainer takes this command too, and one holding the lane re-reads it
-        # after releasing it: only the first command since the last wake sends a message.
+        # A queued drainer takes this command too, and one holding the lane marks it ready
+        # again after releasing it: only the first command since the last wake sends a message.
         if woken:
-            drain_lane.send_with_options(args=(lane,), request_id=command.request_id)
+            drain_lanes.send_with_options(request_id=command.request_id)
         outcome = await within(answer, app[SETTINGS].booking_wait_seconds)
     if outcome is None:
         return _pending(command.booking_id)
