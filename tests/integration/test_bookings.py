@@ -148,6 +148,17 @@ async def test_a_cancel_reopens_a_slot_the_web_counted_as_full(
     assert again.status == 201
 
 
+async def test_a_command_that_cannot_be_applied_holds_up_only_its_own_lane(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
+) -> None:
+    client = redis.Redis.from_url(settings.redis_url)
+    client.rpush("lane:poisoned", "{not a command")
+    client.sadd("lanes:ready", "poisoned")
+    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    assert held.status == 201
+    assert client.llen("lane:poisoned") == 1
+
+
 async def test_same_phone_same_slot_same_day_is_duplicate(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection
 ) -> None:
