@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from common.ids import new_id
+from tests.support import rows
 from tests.support.api import Api, token
 from web.availability_cache import AVAILABILITY_CACHE
 
@@ -17,49 +18,21 @@ DUBAI = ZoneInfo("Asia/Dubai")
 DAY = dt.datetime.now(DUBAI).date() + dt.timedelta(days=5)
 
 
-async def _location(db: asyncpg.Connection, tz: str = "Asia/Dubai") -> uuid.UUID:
-    location_id = new_id()
-    await db.execute(
-        "INSERT INTO locations (id, name, timezone) VALUES ($1, 'Clinic', $2)", location_id, tz
-    )
-    return location_id
-
-
-async def _person(db: asyncpg.Connection, location_id: uuid.UUID) -> uuid.UUID:
-    person_id = new_id()
-    await db.execute(
-        "INSERT INTO people (id, location_id, name) VALUES ($1, $2, 'Ann')", person_id, location_id
-    )
-    return person_id
+_location = rows.location
+_person = rows.person
 
 
 async def _slot(
-    db: asyncpg.Connection,
-    location_id: uuid.UUID,
-    at: dt.datetime,
-    *,
-    person_id: uuid.UUID | None = None,
-    minutes: int = 30,
-    capacity: int = 1,
-    booked: int = 0,
-    status: str = "open",
+    db: asyncpg.Connection, location_id: uuid.UUID, at: dt.datetime, **details: object
 ) -> uuid.UUID:
-    slot_id = new_id()
-    await db.execute(
-        "INSERT INTO slot_instances"
-        " (id, location_id, person_id, date, start_at, end_at, capacity, booked, status)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        slot_id,
+    """A slot starting `at`, dated in Dubai, the tests' zone."""
+    return await rows.slot(
+        db,
         location_id,
-        person_id,
-        at.astimezone(DUBAI).date(),
-        at,
-        at + dt.timedelta(minutes=minutes),
-        capacity,
-        booked,
-        status,
+        start=at,
+        day=at.astimezone(DUBAI).date(),
+        **details,  # type: ignore[arg-type]
     )
-    return slot_id
 
 
 async def _hold(db: asyncpg.Connection, slot_id: uuid.UUID, expires_in: dt.timedelta) -> None:

@@ -36,19 +36,23 @@ async def slot(
     start: dt.datetime = SOON,
     minutes: int = 30,
     capacity: int = 1,
+    booked: int = 0,
     status: str = "open",
+    day: dt.date | None = None,
 ) -> uuid.UUID:
+    """`day` is the slot's date in its location's zone; the UTC date of `start` by default."""
     slot_id = new_id()
     await db.execute(
         "INSERT INTO slot_instances (id, location_id, person_id, date, start_at, end_at,"
-        " capacity, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " capacity, booked, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         slot_id,
         location_id,
         person_id,
-        start.date(),
+        day or start.date(),
         start,
         start + dt.timedelta(minutes=minutes),
         capacity,
+        booked,
         status,
     )
     return slot_id
