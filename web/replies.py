@@ -21,6 +21,7 @@ from common import keys
 from common.replies import Outcome, decode
 
 RECONNECT_SECONDS = 0.2
+SUBSCRIBE_WAIT_SECONDS = 2
 _log = structlog.get_logger("web.replies")
 
 
@@ -30,9 +31,16 @@ class Replies:
         self._redis = redis
         self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
 
     async def start(self) -> None:
+        """Subscribes before the first request can queue a command (Redis permitting)."""
         self._listener = asyncio.create_task(self._listen())
+        try:
+            async with asyncio.timeout(SUBSCRIBE_WAIT_SECONDS):
+                await self._subscribed.wait()
+        except TimeoutError:
+            _log.warning("replies_not_subscribed_yet", channel=self.channel)
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -55,6 +63,7 @@ class Replies:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self.channel)
+                    self._subscribed.set()
                     async for message in pubsub.listen():
                         self._resolve(message["data"])
             except (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
