@@ -37,6 +37,12 @@ OUTCOME_TTL_SECONDS = 86_400
 ADMISSION_MS = 5_000
 """How long the web may go by a slot's admission count without Postgres (docs/booking.md)."""
 
+
+def admission_ms(valid_ms: int | None) -> int:
+    """How long an admission count may live: `ADMISSION_MS`, less if a hold lapses sooner."""
+    return ADMISSION_MS if valid_ms is None else min(ADMISSION_MS, valid_ms)
+
+
 _OUTCOME_LABELS = {
     201: "held",
     "SLOT_FULL": "slot_full",
@@ -146,7 +152,7 @@ async def publish(redis: Redis, applied: Applied) -> None:
     settings = get_settings()
     async with redis.pipeline(transaction=False) as pipe:
         for slot_id, left in applied.left.items():
-            valid_ms = min(ADMISSION_MS, left.valid_ms or ADMISSION_MS)
+            valid_ms = admission_ms(left.valid_ms)
             if valid_ms > 0:
                 pipe.set(keys.admission(slot_id), left.count, px=valid_ms)
         for outcome in applied.outcomes:

@@ -80,9 +80,9 @@ return {spent, 'claimed'}
 
 @dataclass(frozen=True)
 class Refusal:
-    """A reply a route knows before the claim, given while the Redis count `left` is 0."""
+    """A reply a route knows before the claim, given while the Redis count at `count` is 0."""
 
-    left: str
+    count: str
     reply: Reply
 
 
@@ -129,8 +129,8 @@ class IdempotencyStore:
             [
                 budget.key(caller) if budget else "",
                 rkey,
-                refusal.left if refusal else "",
-                f"{refusal.left}:probe" if refusal else "",
+                refusal.count if refusal else "",
+                f"{refusal.count}:probe" if refusal else "",
             ],
             [
                 budget.interval_us if budget else 0,

@@ -17,7 +17,7 @@ from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlalchemy import text
 
 from actors.bookings import change_booking
-from actors.holds import ADMISSION_MS, drain_lanes
+from actors.holds import admission_ms, drain_lanes
 from common import keys
 from common.ids import new_id
 from db.bookings import Change
@@ -135,7 +135,7 @@ async def _first_look(app: web.Application, slot_id: uuid.UUID) -> str:
         row = (await conn.execute(_FIRST_LOOK, {"id": slot_id})).first()
     if row is None:
         raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
-    valid_ms = min(ADMISSION_MS, row.valid_ms or ADMISSION_MS)
+    valid_ms = admission_ms(row.valid_ms)
     if not row.closed and valid_ms > 0:
         await app[SHARED_REDIS].execute(
             "SET", keys.admission(str(slot_id)), row.left, "NX", "PX", valid_ms
