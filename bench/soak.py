@@ -1,26 +1,40 @@
-"""Soak: steady mixed read traffic for a long time, printing memory and latency drift.
+"""Soak: mixed traffic for a long time, printing memory and latency drift.
 
     python -m bench.soak [--minutes 10] [--connections 16]
 
-Not in CI. Each minute prints the RSS of every platform process (with its children, so
-all Dramatiq worker processes count) and that minute's p50/p99, so a leak or a slowdown
-shows as a drift from the first minute.
+Not in CI. Visitors with their own tokens read exposed slots, hold, read their
+booking, and confirm or cancel it; a few staff list bookings; a scraper reads
+`/metrics`. Each minute prints requests/s, p50/p99 and the outcomes of that
+minute, and the RSS of every platform process (with its children, so all web
+and Dramatiq worker processes count), so a leak or a slowdown shows as a drift
+from the first minute. It ends with the invariant checker.
 """
 
 import argparse
 import asyncio
+import collections
+import json
+import random
 import statistics
 import time
+import uuid
 
 import aiohttp
 import psutil
 
-from common.pii import generate_key
+from bench.holds import JWT_SECRET, _slots, platform_env
+from db.invariants import violations
 from db.migrate import upgrade
 from tests.support.platform import Platform
 from tests.support.services import Services
+from web.identity import issue_token
 
-PATHS = ("/readyz", "/healthz", "/metrics")
+SLOTS = 200
+CAPACITY = 30_000
+
+
+def _token(subject: str, role: str) -> str:
+    return issue_token(JWT_SECRET, "general-scheduler", subject, [role], 86400)
 
 
 def _rss_mb(pid: int) -> float:
@@ -29,21 +43,70 @@ def _rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in members if p.is_running()) / 2**20
 
 
-async def _minute(base_url: str, connections: int) -> list[float]:
-    latencies: list[float] = []
+class Visitor:
+    """One visitor's loop: hold a slot, look at it, then confirm or cancel it."""
+
+    def __init__(self, base_url: str, slots: list[str], rng: random.Random) -> None:
+        self.base_url = base_url
+        self.slots = slots
+        self.rng = rng
+        self.token = _token(str(uuid.uuid4()), "user")
+
+    async def once(self, session: aiohttp.ClientSession, timed: "Timed") -> None:
+        auth = {"Authorization": f"Bearer {self.token}"}
+        body = {
+            "slot_id": self.rng.choice(self.slots),
+            "customer": {"name": "Soak", "phone": f"+97150{self.rng.randrange(10**7):07d}"},
+        }
+        held = await timed.post(session, "/v1/bookings", body, auth)
+        if held.get("booking", {}).get("status") != "held":
+            return
+        booking = held["booking"]["id"]
+        await timed.get(session, f"/v1/bookings/{booking}", auth)
+        action = "confirm" if self.rng.random() < 0.7 else "cancel"
+        await timed.post(session, f"/v1/bookings/{booking}/{action}", None, auth)
+
+
+class Timed:
+    """Sends requests and keeps each one's latency and status for the minute."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.latencies: list[float] = []
+        self.statuses: collections.Counter[int] = collections.Counter()
+
+    async def post(self, session, path: str, body: object, headers: dict) -> dict:
+        headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
+        return await self._send(session.post(self.base_url + path, json=body, headers=headers))
+
+    async def get(self, session, path: str, headers: dict | None = None) -> dict:
+        return await self._send(session.get(self.base_url + path, headers=headers))
+
+    async def _send(self, request) -> dict:
+        started = time.monotonic()
+        async with request as response:
+            raw = await response.read()
+        self.latencies.append(time.monotonic() - started)
+        self.statuses[response.status] += 1
+        return json.loads(raw) if response.content_type == "application/json" else {}
+
+
+async def _minute(base_url: str, visitors: list[Visitor], staff: str) -> Timed:
+    timed = Timed(base_url)
     deadline = time.monotonic() + 60
 
-    async def client(session: aiohttp.ClientSession, index: int) -> None:
+    async def visit(visitor: Visitor) -> None:
         while time.monotonic() < deadline:
-            started = time.monotonic()
-            async with session.get(base_url + PATHS[index % len(PATHS)]) as response:
-                await response.read()
-            latencies.append(time.monotonic() - started)
-            index += 1
+            await visitor.once(session, timed)
+
+    async def watch() -> None:
+        while time.monotonic() < deadline:
+            await timed.get(session, "/admin/v1/bookings?limit=50", {"Authorization": staff})
+            await timed.get(session, "/metrics")
 
     async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(client(session, i) for i in range(connections)))
-    return latencies
+        await asyncio.gather(*(visit(v) for v in visitors), watch())
+    return timed
 
 
 def main() -> None:
@@ -56,26 +119,31 @@ def main() -> None:
     try:
         upgrade(services.database_url)
         env = {
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "JWT_SECRET": "soak-secret-" + "x" * 64,
-            "PII_KEY": f"k1:{generate_key()}",
-            "EXPOSURE_SALT": "soak",
+            **platform_env(services),
+            "RATE_LIMIT_ADMIN": "100000000/minute",
+            "RATE_LIMIT_USER_GET": "100000000/minute",
             "LOG_LEVEL": "WARNING",
         }
+        slots = asyncio.run(_slots(services.database_url, SLOTS, CAPACITY))
+        rng = random.Random(7)
+        staff = "Bearer " + _token("soak-admin", "admin")
         with Platform(env=env) as platform:
             platform.start("web", "worker", "scheduler")
+            visitors = [Visitor(platform.base_url, slots, rng) for _ in range(args.connections)]
             for minute in range(1, args.minutes + 1):
-                latencies = asyncio.run(_minute(platform.base_url, args.connections))
-                q = statistics.quantiles(latencies, n=100)
+                timed = asyncio.run(_minute(platform.base_url, visitors, staff))
+                q = statistics.quantiles(timed.latencies, n=100)
                 memory = "  ".join(
                     f"{name} {_rss_mb(p.pid):.0f} MB" for name, p in platform.processes.items()
                 )
+                outcomes = " ".join(f"{s}={n}" for s, n in sorted(timed.statuses.items()))
                 print(
-                    f"minute {minute:>2}: {len(latencies) / 60:>7.0f} req/s"
-                    f"  p50 {q[49] * 1000:.1f} ms  p99 {q[98] * 1000:.1f} ms  {memory}",
+                    f"minute {minute:>2}: {len(timed.latencies) / 60:>6.0f} req/s"
+                    f"  p50 {q[49] * 1000:.1f} ms  p99 {q[98] * 1000:.1f} ms  {outcomes}  {memory}",
                     flush=True,
                 )
+        broken = asyncio.run(violations(services.database_url))
+        print(f"invariant violations (oversell or counter drift): {len(broken)}")
     finally:
         services.stop()
 
