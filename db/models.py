@@ -106,6 +106,8 @@ class Booking(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     hold_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    slot_start_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    """The slot's start, kept by a trigger (migration bookings_2) for the staff list's order."""
     created_at: Mapped[dt.datetime] = _now()
     created_day: Mapped[dt.date] = mapped_column(
         Date, Computed("((created_at AT TIME ZONE 'UTC')::date)", persisted=True)

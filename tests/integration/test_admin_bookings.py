@@ -97,3 +97,17 @@ async def test_unknown_status_is_400_and_bad_phone_422(api: Api) -> None:
 )
 async def test_role_matrix_for_listing_bookings(api: Api, role: str, status: int) -> None:
     assert (await api.get("/admin/v1/bookings", token=token([role]))).status == status
+
+
+async def test_a_moved_booking_lists_by_its_new_slot_start(
+    api: Api, db: asyncpg.Connection, pii: PiiKeys
+) -> None:
+    location = await rows.location(db)
+    early = await rows.slot(db, location, start=rows.SOON)
+    middle = await rows.slot(db, location, start=rows.SOON + dt.timedelta(hours=1))
+    late = await rows.slot(db, location, start=rows.SOON + dt.timedelta(hours=2))
+    moved = await _booking(db, pii, early, "+971501234567")
+    stays = await _booking(db, pii, middle, "+971501234568")
+    await db.execute("UPDATE bookings SET slot_id = $1 WHERE id = $2", late, uuid.UUID(moved))
+    listed = await api.get(f"/admin/v1/bookings?location_id={location}", token=DESK)
+    assert [b["id"] for b in listed.json["items"]] == [moved, stays]

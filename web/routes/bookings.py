@@ -317,13 +317,14 @@ async def list_bookings(call: Call) -> Reply:
                     " AND (CAST(:person AS uuid) IS NULL OR b.person_id = CAST(:person AS uuid))"
                     " AND (CAST(:status AS text) IS NULL OR b.status = CAST(:status AS text))"
                     " AND (CAST(:phone AS text) IS NULL OR b.phone_hash = CAST(:phone AS text))"
-                    " AND (CAST(:first AS date) IS NULL OR s.start_at >= CAST(:first AS date))"
+                    " AND (CAST(:first AS date) IS NULL"
+                    "      OR b.slot_start_at >= CAST(:first AS date))"
                     " AND (CAST(:last AS date) IS NULL"
-                    "      OR s.start_at < CAST(:last AS date) + 1)"
+                    "      OR b.slot_start_at < CAST(:last AS date) + 1)"
                     " AND (CAST(:after_start AS timestamptz) IS NULL"
-                    "      OR (s.start_at, b.id) < (CAST(:after_start AS timestamptz),"
-                    "                               CAST(:after_id AS uuid)))"
-                    " ORDER BY s.start_at DESC, b.id DESC LIMIT :n"
+                    "      OR (b.slot_start_at, b.id) < (CAST(:after_start AS timestamptz),"
+                    "                                    CAST(:after_id AS uuid)))"
+                    " ORDER BY b.slot_start_at DESC, b.id DESC LIMIT :n"
                 ),
                 {
                     "loc": query.location_id,
