@@ -8,16 +8,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.capacity import SlotUse
 
+# The slots asked for, plus the same person's slots overlapping one of them, found
+# through the person's start-time index (a slot lasts at most a day, which bounds the
+# range). Rows are locked in id order, as everywhere, so lockers never deadlock.
 _LOCK = text(
     """
+WITH wanted AS (
+  SELECT id, person_id, start_at, end_at FROM slot_instances WHERE id = ANY(:ids)
+), locked AS (
+  SELECT id FROM wanted
+  UNION
+  SELECT t.id FROM wanted w JOIN slot_instances t
+    ON t.person_id = w.person_id
+   AND t.start_at < w.end_at AND t.start_at > w.start_at - interval '1 day'
+   AND t.end_at > w.start_at
+)
 SELECT s.id, s.person_id, s.start_at, s.end_at, s.capacity, s.booked, s.hold, s.status,
        s.location_id, l.timezone
 FROM slot_instances s JOIN locations l ON l.id = s.location_id
-WHERE s.id = ANY(:ids)
-   OR (s.person_id IS NOT NULL AND EXISTS (
-         SELECT 1 FROM slot_instances t
-         WHERE t.id = ANY(:ids) AND t.person_id = s.person_id
-           AND t.start_at < s.end_at AND s.start_at < t.end_at))
+WHERE s.id = ANY(ARRAY(SELECT id FROM locked))
 ORDER BY s.id
 FOR UPDATE OF s
 """
