@@ -209,3 +209,35 @@ async def next_hold_expiry(conn: AsyncConnection, location_id: uuid.UUID) -> dt.
         ),
         {"location": location_id},
     )
+
+
+@dataclass(frozen=True)
+class SlotAlone:
+    """One slot by itself: its lane owner, whether it is closed, and what is left of it."""
+
+    person_id: uuid.UUID | None
+    closed: bool
+    left: int
+    """Capacity minus bookings and live holds of this slot only: the person's overlapping
+    slots are not counted, so this can only be too high."""
+    first_lapse_ms: int | None
+    """Milliseconds until the slot's first live hold lapses, freeing capacity; None: none."""
+
+
+async def slot_alone(conn: AsyncConnection, slot_id: uuid.UUID) -> SlotAlone | None:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT s.person_id, s.status = 'blocked' OR s.start_at <= now(),"
+                " s.capacity - s.booked - greatest(s.hold - (SELECT count(*) FROM bookings b"
+                "   WHERE b.slot_id = s.id AND b.status = 'held' AND b.hold_expires_at <= now()),"
+                "   0),"
+                " (SELECT (extract(epoch FROM min(b.hold_expires_at) - now()) * 1000)::bigint"
+                "   FROM bookings b WHERE b.slot_id = s.id AND b.status = 'held'"
+                "   AND b.hold_expires_at > now())"
+                " FROM slot_instances s WHERE s.id = :id"
+            ),
+            {"id": slot_id},
+        )
+    ).first()
+    return SlotAlone(*row) if row is not None else None

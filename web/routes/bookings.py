@@ -20,6 +20,7 @@ from actors.bookings import change_booking
 from actors.holds import admission_ms, drain_lanes
 from common import keys
 from common.ids import new_id
+from db.availability import slot_alone
 from db.bookings import Change
 from db.holds import HoldCommand
 from domain.booking_view import BOOKING_COLUMNS, booking_json
@@ -99,21 +100,6 @@ class BookingReply(BaseModel):
     booking: BookingOut
 
 
-# What is left of the slot itself, lapsed holds already free; the person's other slots are
-# left out, so the estimate can only be too high, which Postgres then corrects.
-# It holds until the slot's first hold lapses, at most ADMISSION_MS.
-_FIRST_LOOK = text(
-    "SELECT s.person_id, s.status = 'blocked' OR s.start_at <= now() AS closed,"
-    " s.capacity - s.booked - greatest(s.hold - (SELECT count(*) FROM bookings b"
-    "   WHERE b.slot_id = s.id AND b.status = 'held' AND b.hold_expires_at <= now()), 0)"
-    " AS left,"
-    " (SELECT (extract(epoch FROM min(b.hold_expires_at) - now()) * 1000)::bigint"
-    "   FROM bookings b WHERE b.slot_id = s.id AND b.status = 'held'"
-    "   AND b.hold_expires_at > now()) AS valid_ms"
-    " FROM slot_instances s WHERE s.id = :id"
-)
-
-
 async def _lane(call: Call, slot_id: uuid.UUID) -> str:
     """The slot's lane, looked up once per process however many requests ask at once."""
     lanes = call.request.app[LANES]
@@ -132,15 +118,15 @@ async def _lane(call: Call, slot_id: uuid.UUID) -> str:
 async def _first_look(app: web.Application, slot_id: uuid.UUID) -> str:
     """The slot's lane, and its admission count if Redis has none."""
     async with app[ENGINE].connect() as conn:
-        row = (await conn.execute(_FIRST_LOOK, {"id": slot_id})).first()
-    if row is None:
+        slot = await slot_alone(conn, slot_id)
+    if slot is None:
         raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
-    valid_ms = admission_ms(row.valid_ms)
-    if not row.closed and valid_ms > 0:
+    valid_ms = admission_ms(slot.first_lapse_ms)
+    if not slot.closed and valid_ms > 0:
         await app[SHARED_REDIS].execute(
-            "SET", keys.admission(str(slot_id)), row.left, "NX", "PX", valid_ms
+            "SET", keys.admission(str(slot_id)), slot.left, "NX", "PX", valid_ms
         )
-    return str(row.person_id or slot_id)
+    return str(slot.person_id or slot_id)
 
 
 def _pending(booking_id: str) -> Reply:
