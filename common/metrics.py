@@ -32,3 +32,16 @@ QUEUE_DEPTH = Gauge(
 )
 SLOTS_GENERATED = Counter("slots_generated_total", "Slot instances created by generation")
 EVENTS_PUBLISHED = Counter("events_published_total", "Outbox events published to the stream")
+
+DECLARED = (
+    HTTP_REQUESTS,
+    HTTP_LATENCY,
+    EXPOSED_SLOTS,
+    HOLD_TO_CONFIRM,
+    BOOKING_OUTCOMES,
+    SLOT_CONFLICTS,
+    QUEUE_DEPTH,
+    SLOTS_GENERATED,
+    EVENTS_PUBLISHED,
+)
+"""Every metric above, so a scrape lists each one even before it has samples."""

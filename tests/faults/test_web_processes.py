@@ -37,6 +37,14 @@ def test_metrics_count_the_requests_of_every_web_process(platform: Platform) -> 
             assert fresh_connection.get(f"{platform.base_url}/healthz").status_code == 200
     metrics = requests.get(f"{platform.base_url}/metrics").text
     assert _healthz_count(metrics) >= 40
+    for kind, name in (
+        ("histogram", "exposed_slots_count"),
+        ("histogram", "hold_to_confirm_ms"),
+        ("counter", "booking_outcomes_total"),
+        ("counter", "slot_conflicts_total"),
+        ("gauge", "queue_depth"),
+    ):
+        assert f"# TYPE {name} {kind}" in metrics, name
 
 
 def test_a_killed_web_process_is_replaced(platform: Platform) -> None:
