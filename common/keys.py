@@ -7,6 +7,10 @@ def idempotency(actor: str, key: str) -> str:
     return "idem:" + hashlib.sha256((actor + "\x00" + key).encode()).hexdigest()
 
 
+IDEMPOTENCY_SINCE = "idem:since"
+"""When this Redis began to remember (Unix ms): keys answered before may be forgotten."""
+
+
 def lane(name: str) -> str:
     """Hold commands waiting for one lane (a person, or a location-scoped slot)."""
     return f"lane:{name}"

@@ -13,6 +13,7 @@ the same transaction as the booking (see `actors/holds.py`).
 import datetime as dt
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,14 +50,24 @@ end
 
 
 # KEYS: rate-limit key ('' for none), idempotency key, admission count ('' for none), its
-# probe key. ARGV: interval µs, period µs, claim, claim TTL, refusal record, record TTL,
-# probe window ms. An admitted request takes one from the count; at zero the refusal is
-# the reply, except that in the count's last `PROBE_MS` one request a window goes on
-# to be checked, so a count still true is renewed before it lapses rather than letting
-# a wave of requests through when it does. No count: everyone goes on.
+# probe key, the key holding when this Redis began to remember (Unix ms, set by the first
+# call).
+# ARGV: interval µs, period µs, claim, claim TTL, refusal record, record TTL, probe
+# window ms. An admitted request takes one from the count; at zero the refusal is the
+# reply, except that in the count's last `PROBE_MS` one request a window goes on to be
+# checked, so a count still true is renewed before it lapses rather than letting a wave
+# of requests through when it does. No count: everyone goes on. A refusal returns since
+# when Redis remembers: a key answered before then may have been forgotten (a flush, a
+# restart without persistence), and its reply is then looked for in Postgres.
 _ADMIT = Script(
     SPEND_LUA
     + """
+local since = redis.call('GET', KEYS[5])
+if not since then
+  local clock = redis.call('TIME')
+  since = string.format('%d', tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
+  redis.call('SET', KEYS[5], since)
+end
 local spent = {1, -1, 0, 0}
 if KEYS[1] ~= '' then
   spent = spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
@@ -70,7 +81,7 @@ if left and left > 0 then
 elseif left and (redis.call('PTTL', KEYS[3]) > tonumber(ARGV[7])
     or not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[7])) then
   redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
-  return {spent, 'refused'}
+  return {spent, 'refused', since}
 end
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
 return {spent, 'claimed'}
@@ -108,6 +119,8 @@ class IdempotencyStore:
         self._engine = engine
         self._ttl = ttl_seconds
         self._pending = pending_seconds
+        self._forgetting: dict[int, tuple[bool, float]] = {}
+        """since -> (whether replies older than it are kept, when that was checked)."""
 
     async def begin(
         self,
@@ -131,6 +144,7 @@ class IdempotencyStore:
                 rkey,
                 refusal.count if refusal else "",
                 f"{refusal.count}:probe" if refusal else "",
+                keys.IDEMPOTENCY_SINCE,
             ],
             [
                 budget.interval_us if budget else 0,
@@ -147,9 +161,33 @@ class IdempotencyStore:
             admission.reply = _resolve(json.loads(existing[0]), digest)
         elif outcome == "refused":
             admission.reply = refusal.reply if refusal else None
+            if await self._may_have_forgotten(int(existing[0])):
+                admission.reply = await self._durable_replay(actor, key, digest) or refusal.reply
         elif check_durable:
             admission.reply = await self._durable_replay(actor, key, digest)
         return admission
+
+    async def _may_have_forgotten(self, since: int) -> bool:
+        """Whether Postgres keeps replies from before Redis began to remember.
+
+        Only then can a refused request be the replay of one Redis forgot. The answer
+        "no" holds for good (later replies are remembered); "yes" is asked again each
+        minute, until those replies expire.
+        """
+        checked = self._forgetting.get(since)
+        if checked is not None and (not checked[0] or time.monotonic() - checked[1] < 60):
+            return checked[0]
+        async with self._engine.connect() as conn:
+            older = await conn.scalar(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM idempotency_records"
+                    " WHERE created_at < to_timestamp(:since / 1000.0)"
+                    " AND expires_at > now())"
+                ),
+                {"since": since},
+            )
+        self._forgetting = {since: (bool(older), time.monotonic())}
+        return bool(older)
 
     async def _durable_replay(self, actor: str, key: str, digest: str) -> Reply | None:
         """After Redis forgot the key: the reply Postgres kept, put back in Redis."""

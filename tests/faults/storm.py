@@ -49,6 +49,8 @@ class Storm:
     created: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
     requests: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    held_by_key: dict[str, str] = field(default_factory=dict)
+    """Idempotency-Key -> the booking its request was answered 201 with."""
 
     async def hold(self, session: aiohttp.ClientSession, slot: uuid.UUID, n: int) -> None:
         visitor, key = token(["user"]), str(uuid.uuid4())
@@ -68,6 +70,8 @@ class Storm:
                     booking = (await response.json())["booking"]["id"]
                     target = self.created if response.status == 201 else self.pending
                     target[booking] = visitor
+                    if response.status == 201:
+                        self.held_by_key[key] = booking
         except aiohttp.ClientError:
             self.statuses.append(-1)
 

@@ -159,6 +159,19 @@ async def test_a_command_that_cannot_be_applied_holds_up_only_its_own_lane(
     assert client.llen("lane:poisoned") == 1
 
 
+async def test_a_replay_redis_forgot_is_not_refused_by_a_full_count(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
+) -> None:
+    visitor = token(["user"])
+    first = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="kept")
+    client = redis.Redis.from_url(settings.redis_url)
+    client.flushdb()
+    client.set(f"admit:{slot}", "0", px=5000)
+    replay = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="kept")
+    assert replay.status == 201
+    assert replay.json["booking"]["id"] == first.json["booking"]["id"]
+
+
 async def test_same_phone_same_slot_same_day_is_duplicate(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection
 ) -> None:
