@@ -10,6 +10,7 @@ its memory still finds them. For booking holds the worker writes that row in
 the same transaction as the booking (see `actors/holds.py`).
 """
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -121,6 +122,7 @@ class IdempotencyStore:
         self._pending = pending_seconds
         self._forgetting: dict[int, tuple[bool, float]] = {}
         """since -> (whether replies older than it are kept, when that was checked)."""
+        self._forgetting_lock = asyncio.Lock()
 
     async def begin(
         self,
@@ -174,6 +176,10 @@ class IdempotencyStore:
         "no" holds for good (later replies are remembered); "yes" is asked again each
         minute, until those replies expire.
         """
+        async with self._forgetting_lock:  # a rush of refusals asks Postgres once
+            return await self._check_forgetting(since)
+
+    async def _check_forgetting(self, since: int) -> bool:
         checked = self._forgetting.get(since)
         if checked is not None and (not checked[0] or time.monotonic() - checked[1] < 60):
             return checked[0]
