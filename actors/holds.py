@@ -21,8 +21,9 @@ import dramatiq
 import structlog
 from redis.asyncio import Redis
 
-from common import keys, replies
+from common import keys, replies, stored_replies
 from common.metrics import BOOKING_OUTCOMES, SLOT_CONFLICTS
+from common.pii import PiiKeys
 from common.settings import get_settings
 from db.holds import Applied, HoldCommand, apply_holds
 from workers.broker import MAX_RETRIES
@@ -133,7 +134,7 @@ async def _apply_batch(redis: Redis, lanes: list[str]) -> None:
             settings.hold_ttl_seconds,
             settings.idempotency_ttl_seconds,
         )
-    await publish(redis, applied)
+    await publish(redis, found.pii, applied)
     async with redis.pipeline(transaction=False) as pipe:
         for lane, raw in pending.items():
             if raw:
@@ -147,7 +148,7 @@ async def _apply_batch(redis: Redis, lanes: list[str]) -> None:
     )
 
 
-async def publish(redis: Redis, applied: Applied) -> None:
+async def publish(redis: Redis, pii: PiiKeys, applied: Applied) -> None:
     """Hands each outcome to its requester (waiting, replaying or polling); counts what is left."""
     settings = get_settings()
     async with redis.pipeline(transaction=False) as pipe:
@@ -160,15 +161,10 @@ async def publish(redis: Redis, applied: Applied) -> None:
             pipe.publish(
                 command.reply_to, replies.encode(command.command_id, outcome.status, outcome.body)
             )
-            record = {
-                "state": "done",
-                "hash": command.digest,
-                "status": outcome.status,
-                "body": outcome.body,
-            }
+            record = stored_replies.record(pii, command.digest, outcome.status, outcome.body)
             pipe.set(
                 keys.idempotency(command.actor, command.key),
-                json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=False),
+                record,
                 ex=settings.idempotency_ttl_seconds,
             )
             pipe.delete(keys.pending(command.booking_id))
