@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from common.pii import PiiKeys
 from common.stored_replies import seal, unseal
+
+PURGE_BATCH = 1_000
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,21 @@ async def store(
             "bodies": [json.dumps(seal(pii, r.body)) for r in replies],
         },
     )
+
+
+_PURGE = text(
+    "DELETE FROM idempotency_records WHERE (actor, key) IN (SELECT actor, key"
+    " FROM idempotency_records WHERE expires_at <= now() ORDER BY expires_at LIMIT :n"
+    " FOR UPDATE SKIP LOCKED)"
+)
+
+
+async def purge_expired(engine: AsyncEngine, batch_size: int = PURGE_BATCH) -> int:
+    """Deletes expired replies, a short transaction per batch; returns how many."""
+    purged = 0
+    while True:
+        async with engine.begin() as conn:
+            deleted = (await conn.execute(_PURGE, {"n": batch_size})).rowcount
+        purged += deleted
+        if deleted < batch_size:
+            return purged
