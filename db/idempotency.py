@@ -78,6 +78,18 @@ async def store(
     )
 
 
+async def lock_key(conn: AsyncConnection, actor: str, key: str) -> None:
+    """Serializes transactions answering the same key until the first one ends.
+
+    Taken before any row lock, and only by single changes, so it cannot close a
+    cycle with the slot and booking locks.
+    """
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:actor || ' ' || :key, 0))"),
+        {"actor": actor, "key": key},
+    )
+
+
 _PURGE = text(
     "DELETE FROM idempotency_records WHERE (actor, key) IN (SELECT actor, key"
     " FROM idempotency_records WHERE expires_at <= now() ORDER BY expires_at LIMIT :n"
