@@ -1,17 +1,20 @@
-"""The drainer: hold commands applied in arrival order per lane, many lanes a batch.
+"""The drainer: holds and changes applied in arrival order per lane, many lanes a batch.
 
 A lane is a person (their overlapping slots compete for the same time) or a
 location-scoped slot. The web appends a command to its lane's Redis list, marks
 the lane ready and sends `drain_lanes` unless one is already queued (the wake
 key, cleared when the message starts): a rush costs one message per batch, not
 one per request. A drainer takes up to `LANES_PER_BATCH` ready lanes, locks them
-(one drainer per lane, so each lane keeps its order) and applies up to
-`BATCH_SIZE` commands of each in one Postgres transaction, again and again until
-no lane is ready; a lane it finds locked is left to its holder, who marks it
-ready again if commands came meanwhile. Commands leave a list only after their
-transaction committed and their replies were published; a worker that dies in
-between leaves them to be applied again, which changes nothing (each command's
-reply is stored with its booking).
+(one drainer per lane, so each lane keeps its order) and applies the commands at
+the head of each: up to `BATCH_SIZE` holds of every lane in one Postgres
+transaction, or up to `CHANGES_PER_LANE` changes (confirm, cancel, reschedule,
+one transaction each, `actors/bookings.py`), again and again until no lane is
+ready. A change queued behind a hold of its booking is thus applied after it. A
+lane it finds locked is left to its holder, who marks it ready again if commands
+came meanwhile. Commands leave a list only after their transaction committed and
+their replies were published; a worker that dies in between leaves them to be
+applied again, which changes nothing (each command's reply is stored with its
+booking).
 """
 
 import json
@@ -21,15 +24,20 @@ import dramatiq
 import structlog
 from redis.asyncio import Redis
 
-from common import keys, replies
+from actors.bookings import apply_changes
+from common import keys, replies, stored_replies
 from common.metrics import BOOKING_OUTCOMES, SLOT_CONFLICTS
+from common.pii import PiiKeys
 from common.settings import get_settings
+from db.bookings import Change
 from db.holds import Applied, HoldCommand, apply_holds
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
 
 BATCH_SIZE = 100
-"""Commands of one lane in one batch."""
+"""Hold commands of one lane in one batch."""
+CHANGES_PER_LANE = 10
+"""Changes of one lane in one batch: each is its own transaction, and the lane lock is short."""
 LANES_PER_BATCH = 32
 LOCK_MS = 5_000
 """A killed drainer blocks its lanes this long at most."""
@@ -120,34 +128,68 @@ async def _apply_batch(redis: Redis, lanes: list[str]) -> None:
         for lane in lanes:
             pipe.lrange(keys.lane(lane), 0, BATCH_SIZE - 1)
         pending = dict(zip(lanes, await pipe.execute(), strict=True))
-    commands = [HoldCommand.loads(item) for raw in pending.values() for item in raw]
-    if not commands:
+    heads = {lane: _head(raw) for lane, raw in pending.items() if raw}
+    if not heads:
         return
+    holds = [c for lane_holds, _ in heads.values() for c in lane_holds]
+    changes = [lane_changes for _, lane_changes in heads.values() if lane_changes]
     found = resources()
-    settings = get_settings()
-    async with found.engine.begin() as conn:
-        applied = await apply_holds(
-            conn,
-            commands,
-            found.pii,
-            settings.hold_ttl_seconds,
-            settings.idempotency_ttl_seconds,
-        )
-    await publish(redis, applied)
+    if holds:
+        settings = get_settings()
+        async with found.engine.begin() as conn:
+            applied = await apply_holds(
+                conn,
+                holds,
+                found.pii,
+                settings.hold_ttl_seconds,
+                settings.idempotency_ttl_seconds,
+            )
+        await publish(redis, found.pii, applied)
+    if changes:
+        await apply_changes(redis, changes)
     async with redis.pipeline(transaction=False) as pipe:
-        for lane, raw in pending.items():
-            if raw:
-                pipe.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), raw[0], len(raw))
+        for lane, (lane_holds, lane_changes) in heads.items():
+            taken = len(lane_holds) + len(lane_changes)
+            pipe.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), pending[lane][0], taken)
         await pipe.execute()
+    request_ids = {c.request_id for c in holds} | {c.request_id for run in changes for c in run}
     _log.info(
         "lanes_batch_applied",
         lanes=len(lanes),
-        commands=len(commands),
-        request_ids=sorted({c.request_id for c in commands if c.request_id}),
+        commands=len(holds) + sum(len(run) for run in changes),
+        request_ids=sorted(r for r in request_ids if r),
     )
 
 
-async def publish(redis: Redis, applied: Applied) -> None:
+def _head(raw: list[str]) -> tuple[list[HoldCommand], list[Change]]:
+    """The commands at the head of a lane that one batch applies: holds, or changes.
+
+    Only the head is applied, so nothing queued behind a command is applied before it.
+    """
+    first = _parse(raw[0])
+    if isinstance(first, HoldCommand):
+        holds = [first]
+        for item in raw[1:BATCH_SIZE]:
+            command = _parse(item)
+            if not isinstance(command, HoldCommand):
+                break
+            holds.append(command)
+        return holds, []
+    changes = [first]
+    for item in raw[1:CHANGES_PER_LANE]:
+        command = _parse(item)
+        if not isinstance(command, Change):
+            break
+        changes.append(command)
+    return [], changes
+
+
+def _parse(raw: str) -> HoldCommand | Change:
+    fields = json.loads(raw)
+    return Change(**fields) if "kind" in fields else HoldCommand(**fields)
+
+
+async def publish(redis: Redis, pii: PiiKeys, applied: Applied) -> None:
     """Hands each outcome to its requester (waiting, replaying or polling); counts what is left."""
     settings = get_settings()
     async with redis.pipeline(transaction=False) as pipe:
@@ -160,15 +202,10 @@ async def publish(redis: Redis, applied: Applied) -> None:
             pipe.publish(
                 command.reply_to, replies.encode(command.command_id, outcome.status, outcome.body)
             )
-            record = {
-                "state": "done",
-                "hash": command.digest,
-                "status": outcome.status,
-                "body": outcome.body,
-            }
+            record = stored_replies.record(pii, command.digest, outcome.status, outcome.body)
             pipe.set(
                 keys.idempotency(command.actor, command.key),
-                json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=False),
+                record,
                 ex=settings.idempotency_ttl_seconds,
             )
             pipe.delete(keys.pending(command.booking_id))

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -21,6 +21,11 @@ class PiiKeys:
 
     keys: dict[str, bytes]
     current: str
+    _ciphers: dict[str, AESGCM] = field(init=False, repr=False, compare=False)
+    """One cipher per key: building one costs as much as encrypting a short reply."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ciphers", {i: AESGCM(k) for i, k in self.keys.items()})
 
     @classmethod
     def parse(cls, spec: str) -> "PiiKeys":
@@ -38,13 +43,13 @@ class PiiKeys:
 
     def encrypt(self, plaintext: str) -> str:
         nonce = os.urandom(12)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext.encode(), None)
+        sealed = self._ciphers[self.current].encrypt(nonce, plaintext.encode(), None)
         return f"{self.current}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, token: str) -> str:
         key_id, _, encoded = token.partition(":")
         raw = base64.urlsafe_b64decode(encoded)
-        return AESGCM(self.keys[key_id]).decrypt(raw[:12], raw[12:], None).decode()
+        return self._ciphers[key_id].decrypt(raw[:12], raw[12:], None).decode()
 
     def key_id_of(self, token: str) -> str:
         return token.partition(":")[0]

@@ -2,19 +2,23 @@
 
 Locks are always taken slots first (in id order, with the same person's
 overlapping slots), then the booking, exactly as the hold batches and the expiry
-job do, so no two of them can deadlock.
+job do, so no two of them can deadlock. The change's reply is stored under its
+request's Idempotency-Key in the same transaction, so a change applied twice
+(its worker died before the lane was trimmed) finds its reply and changes nothing.
 """
 
 import datetime as dt
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pii import PiiKeys
-from db import audit, outbox
+from db import audit, idempotency, outbox
+from db.idempotency import StoredReply
 from db.slots import lock_with_neighbours, release_lapsed_holds, save_counters
 from domain.booking_view import BOOKING_COLUMNS, booking_json
 from domain.capacity import CANCELLED, CONFIRMED, EXPIRED, HELD, can_transition, remaining
@@ -28,16 +32,49 @@ _SELECT = (
 
 @dataclass(frozen=True)
 class Change:
-    """A requested change; `owner` is set when a visitor asks (only their own booking)."""
+    """A requested change, as queued by the web in its booking's lane.
 
+    `owner` is set when a visitor asks (only their own booking); `actor`, `key` and
+    `digest` name the request's Idempotency-Key, under which the reply is stored.
+    """
+
+    command_id: str
     kind: str
     booking_id: str
     owner: str | None
     actor: str
+    key: str
+    digest: str
+    reply_to: str
     slot_id: str | None = None
     reason: str | None = None
     notify: bool = True
     request_id: str | None = None
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    change: Change
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+    """True when the reply was stored already: the change was applied before."""
+
+
+async def lane_of(conn: AsyncConnection, booking_id: str) -> tuple[str, str] | None:
+    """The booking's owner and lane (its person, or its slot when location-scoped)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT user_id, COALESCE(person_id, slot_id) AS lane FROM bookings WHERE id = :id"
+            ),
+            {"id": booking_id},
+        )
+    ).first()
+    return (row.user_id, str(row.lane)) if row else None
 
 
 async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Any:
@@ -67,7 +104,30 @@ def _event(row: Any, status: str, change: Change, **extra: Any) -> dict[str, Any
     }
 
 
-async def apply_change(conn: AsyncConnection, change: Change, pii: PiiKeys) -> dict[str, Any]:
+async def apply_change(
+    conn: AsyncConnection, change: Change, pii: PiiKeys, idempotency_ttl_seconds: int
+) -> ChangeOutcome:
+    """Applies the change (or refuses it) and stores the reply, in the caller's transaction.
+
+    A second transaction for the same key (a drainer whose lane lock lapsed, a
+    retried batch) waits for the first and then finds its reply.
+    """
+    await idempotency.lock_key(conn, change.actor, change.key)
+    found = await idempotency.find(conn, pii, [(change.actor, change.key)])
+    stored = found.get((change.actor, change.key))
+    if stored is not None:
+        return ChangeOutcome(change, stored.status, stored.body, replayed=True)
+    try:
+        async with conn.begin_nested():  # a refusal rolls back what the change began
+            status, body = 200, await _apply(conn, change, pii)
+    except ApiError as error:
+        status, body = error.status, error.envelope(change.request_id)
+    reply = StoredReply(change.actor, change.key, change.digest, status, body)
+    await idempotency.store(conn, pii, [reply], idempotency_ttl_seconds)
+    return ChangeOutcome(change, status, body, replayed=False)
+
+
+async def _apply(conn: AsyncConnection, change: Change, pii: PiiKeys) -> dict[str, Any]:
     """Applies the change and returns the booking as the contract renders it."""
     peek = await _booking(conn, change, lock=False)
     slot_ids = [peek.slot_id] + ([uuid.UUID(change.slot_id)] if change.slot_id else [])

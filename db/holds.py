@@ -17,7 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pii import PiiKeys
-from db import outbox
+from db import idempotency, outbox
+from db.idempotency import StoredReply
 from db.slots import Place, lock_with_neighbours, release_lapsed_holds, save_counters
 from domain.booking_view import booking_json
 from domain.capacity import SlotUse, remaining
@@ -98,7 +99,7 @@ async def apply_holds(
     idempotency_ttl_seconds: int,
 ) -> Applied:
     """Decides and writes every command of the batch."""
-    stored = await _stored_replies(conn, commands)
+    stored = await idempotency.find(conn, pii, [(c.actor, c.key) for c in commands])
     fresh = [c for c in commands if (c.actor, c.key) not in stored]
     now = dt.datetime.now(dt.UTC)
     outcomes: dict[str, Outcome] = {}
@@ -110,13 +111,15 @@ async def apply_holds(
         for command in fresh:
             outcomes[command.command_id] = _decide(command, batch, now, hold_until, pii)
         await _write(conn, batch, hold_until)
-        await _store_replies(conn, list(outcomes.values()), now, idempotency_ttl_seconds)
+        await idempotency.store(
+            conn, pii, [_reply(o) for o in outcomes.values()], idempotency_ttl_seconds
+        )
         await _emit(conn, batch, expired, outcomes)
         left = _left(batch, fresh, now)
     for command in commands:
         if command.command_id not in outcomes:
-            status, body = stored[(command.actor, command.key)]
-            outcomes[command.command_id] = Outcome(command, status, body)
+            reply = stored[(command.actor, command.key)]
+            outcomes[command.command_id] = Outcome(command, reply.status, reply.body)
     return Applied([outcomes[c.command_id] for c in commands], left)
 
 
@@ -130,22 +133,6 @@ def _left(batch: _Batch, commands: list[HoldCommand], now: dt.datetime) -> dict[
         if slot is not None and slot.status != "blocked" and slot.start_at > now:
             left[str(slot_id)] = Left(remaining(slot, everything), valid_ms)
     return left
-
-
-async def _stored_replies(
-    conn: AsyncConnection, commands: list[HoldCommand]
-) -> dict[tuple[str, str], tuple[int, dict]]:
-    rows = (
-        await conn.execute(
-            text(
-                "SELECT r.actor, r.key, r.status_code, r.body FROM idempotency_records r"
-                " JOIN unnest(CAST(:actors AS text[]), CAST(:keys AS text[])) AS c(actor, key)"
-                " ON r.actor = c.actor AND r.key = c.key"
-            ),
-            {"actors": [c.actor for c in commands], "keys": [c.key for c in commands]},
-        )
-    ).all()
-    return {(r.actor, r.key): (r.status_code, r.body) for r in rows}
 
 
 # Active bookings of the batch's phones on its slots (one per phone, slot and UTC day),
@@ -175,6 +162,11 @@ async def _lock(conn: AsyncConnection, commands: list[HoldCommand]) -> _Batch:
     phones = {(r.slot_id, r.phone_hash) for r in rows if r.slot_id is not None}
     first_lapse = next((r.lapse for r in rows if r.slot_id is None), None)
     return _Batch(slots, places, phones, [], first_lapse)
+
+
+def _reply(outcome: Outcome) -> StoredReply:
+    command = outcome.command
+    return StoredReply(command.actor, command.key, command.digest, outcome.status, outcome.body)
 
 
 def _refusal(command: HoldCommand, error: ApiError) -> Outcome:
@@ -246,28 +238,6 @@ async def _write(conn: AsyncConnection, batch: _Batch, hold_until: dt.datetime) 
             "emails": [c.email for c in accepted],
             "hashes": [c.phone_hash for c in accepted],
             "notes": [c.notes for c in accepted],
-        },
-    )
-
-
-async def _store_replies(
-    conn: AsyncConnection, outcomes: list[Outcome], now: dt.datetime, ttl_seconds: int
-) -> None:
-    await conn.execute(
-        text(
-            "INSERT INTO idempotency_records (actor, key, request_hash, status_code, body,"
-            " expires_at) SELECT a, k, h, s, CAST(b AS jsonb), :expires"
-            " FROM unnest(CAST(:actors AS text[]), CAST(:keys AS text[]), CAST(:hashes AS text[]),"
-            " CAST(:statuses AS int[]), CAST(:bodies AS text[])) AS r(a, k, h, s, b)"
-            " ON CONFLICT (actor, key) DO NOTHING"
-        ),
-        {
-            "expires": now + dt.timedelta(seconds=ttl_seconds),
-            "actors": [o.command.actor for o in outcomes],
-            "keys": [o.command.key for o in outcomes],
-            "hashes": [o.command.digest for o in outcomes],
-            "statuses": [o.status for o in outcomes],
-            "bodies": [json.dumps(o.body, default=str) for o in outcomes],
         },
     )
 

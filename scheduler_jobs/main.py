@@ -9,7 +9,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from common.logging import configure_logging
 from common.settings import Settings, get_settings
-from scheduler_jobs import events, expiry, generation, lanes
+from scheduler_jobs import events, expiry, generation, idempotency, lanes
 from scheduler_jobs.lease import Lease
 from scheduler_jobs.registry import ScheduledJob
 
@@ -22,6 +22,7 @@ def jobs(settings: Settings) -> list[ScheduledJob]:
         lanes.job(settings),
         generation.job(settings),
         events.job(settings),
+        idempotency.job(settings),
     ]
 
 

@@ -70,6 +70,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         app[REDIS],
         app[SHARED_REDIS],
         app[ENGINE],
+        app[PII],
         ttl_seconds=settings.idempotency_ttl_seconds,
         pending_seconds=int(settings.booking_wait_seconds) + 60,
     )

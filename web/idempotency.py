@@ -6,12 +6,12 @@ is one script call that also spends the caller's rate-limit budget and, when the
 route knows its answer already (a slot with nothing left), stores that answer
 instead of a claim: the hot path of a rush costs one Redis round trip. Replies
 that created data are also written to Postgres, so a replay after Redis lost
-its memory still finds them. For booking holds the worker writes that row in
-the same transaction as the booking (see `actors/holds.py`).
+its memory still finds them. For bookings the worker writes that row in the
+same transaction as the booking (see `actors/holds.py`). Stored bodies are
+sealed with the PII key wherever they rest (`common/stored_replies.py`).
 """
 
 import asyncio
-import datetime as dt
 import hashlib
 import json
 import time
@@ -22,10 +22,13 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from common import keys
+from common import keys, stored_replies
+from common.pii import PiiKeys
+from db import idempotency
+from db.idempotency import StoredReply
 from domain.errors import ApiError, ErrorCode
 from web.ratelimit import SPEND_LUA, Budget
-from web.responses import Reply, dumps
+from web.responses import Reply
 from web.shared_redis import Script, SharedRedis
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -112,12 +115,14 @@ class IdempotencyStore:
         redis: Redis,
         shared: SharedRedis,
         engine: AsyncEngine,
+        pii: PiiKeys,
         ttl_seconds: int,
         pending_seconds: int,
     ):
         self._redis = redis
         self._shared = shared
         self._engine = engine
+        self._pii = pii
         self._ttl = ttl_seconds
         self._pending = pending_seconds
         self._forgetting: dict[int, tuple[bool, float]] = {}
@@ -136,9 +141,11 @@ class IdempotencyStore:
         """Spends the budget, then claims the key, replays its reply, or stores the refusal."""
         rkey = keys.idempotency(actor, key)
         budget, caller = spend if spend else (None, "")
-        refused = {"state": "done", "hash": digest}
+        refused = ""
         if refusal is not None:
-            refused |= {"status": refusal.reply.status, "body": refusal.reply.body}
+            refused = stored_replies.record(
+                self._pii, digest, refusal.reply.status, refusal.reply.body
+            )
         spent, outcome, *existing = await self._shared.run(
             _ADMIT,
             [
@@ -151,16 +158,16 @@ class IdempotencyStore:
             [
                 budget.interval_us if budget else 0,
                 budget.period_us if budget else 0,
-                dumps({"state": "pending", "hash": digest}),
+                stored_replies.claim(digest),
                 self._pending,
-                dumps(refused),
+                refused,
                 self._ttl,
                 PROBE_MS,
             ],
         )
         admission = Admission(budget.settle(spent) if budget else {})
         if outcome == "replay":
-            admission.reply = _resolve(json.loads(existing[0]), digest)
+            admission.reply = _resolve(stored_replies.parse(self._pii, existing[0]), digest)
         elif outcome == "refused":
             admission.reply = refusal.reply if refusal else None
             if await self._may_have_forgotten(int(existing[0])):
@@ -197,51 +204,29 @@ class IdempotencyStore:
 
     async def _durable_replay(self, actor: str, key: str, digest: str) -> Reply | None:
         """After Redis forgot the key: the reply Postgres kept, put back in Redis."""
-        record = await self.durable(actor, key)
-        if record is None:
-            return None
-        await self._redis.set(keys.idempotency(actor, key), dumps(record), ex=self._ttl)
-        return _resolve(record, digest)
-
-    async def durable(self, actor: str, key: str) -> dict[str, Any] | None:
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT request_hash, status_code, body FROM idempotency_records"
-                        " WHERE actor = :actor AND key = :key AND expires_at > now()"
-                    ),
-                    {"actor": actor, "key": key},
-                )
-            ).first()
-        if row is None:
+            found = await idempotency.find(conn, self._pii, [(actor, key)])
+        stored = found.get((actor, key))
+        if stored is None:
             return None
-        return {"state": "done", "hash": row[0], "status": row[1], "body": row[2]}
+        record = stored_replies.record(self._pii, stored.digest, stored.status, stored.body)
+        await self._redis.set(keys.idempotency(actor, key), record, ex=self._ttl)
+        done = {"state": "done", "hash": stored.digest, "status": stored.status}
+        return _resolve({**done, "body": stored.body}, digest)
 
     async def complete(self, actor: str, key: str, digest: str, reply: Reply, durable: bool):
-        record = {"state": "done", "hash": digest, "status": reply.status, "body": reply.body}
         if durable and reply.status < 300:
-            expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._ttl)
             async with self._engine.begin() as conn:
-                await conn.execute(
-                    text(
-                        "INSERT INTO idempotency_records"
-                        " (actor, key, request_hash, status_code, body, expires_at)"
-                        " VALUES (:actor, :key, :hash, :status, CAST(:body AS jsonb), :expires)"
-                        " ON CONFLICT (actor, key) DO NOTHING"
-                    ),
-                    {
-                        "actor": actor,
-                        "key": key,
-                        "hash": digest,
-                        "status": reply.status,
-                        "body": dumps(reply.body),
-                        "expires": expires,
-                    },
-                )
-        claim = dumps({"state": "pending", "hash": digest})
+                stored = StoredReply(actor, key, digest, reply.status, reply.body)
+                await idempotency.store(conn, self._pii, [stored], self._ttl)
+        record = stored_replies.record(self._pii, digest, reply.status, reply.body)
         await self._redis.eval(
-            _REPLACE_CLAIM, 1, keys.idempotency(actor, key), claim, dumps(record), self._ttl
+            _REPLACE_CLAIM,
+            1,
+            keys.idempotency(actor, key),
+            stored_replies.claim(digest),
+            record,
+            self._ttl,
         )
 
     async def abandon(self, actor: str, key: str) -> None:

@@ -3,11 +3,11 @@
 Importing the actor modules registers them with the broker.
 """
 
-from actors import bookings, events, expiry, generation, holds
+from actors import events, expiry, generation, holds, idempotency
 from common.logging import configure_logging
 from common.settings import get_settings
 from workers.broker import broker
 
 configure_logging(get_settings().log_level)
 
-__all__ = ["bookings", "broker", "events", "expiry", "generation", "holds"]
+__all__ = ["broker", "events", "expiry", "generation", "holds", "idempotency"]

@@ -78,6 +78,22 @@ async def test_own_booking_only(api: Api, worker: dramatiq.Worker, slot: uuid.UU
     assert (await api.post(f"{path}/cancel", token=token(["user"]))).status == 404
 
 
+async def test_a_change_to_a_booking_that_never_existed_is_404_without_a_worker(
+    api: Api, settings: Settings
+) -> None:
+    """No worker runs: the 404 comes from the web at once, not after BOOKING_WAIT_SECONDS."""
+    missing = uuid.uuid4()
+    visitor, staff = token(["user"]), token(["frontdesk"])
+    started = asyncio.get_running_loop().time()
+    responses = [
+        await api.post(f"/v1/bookings/{missing}/confirm", token=visitor),
+        await api.post(f"/v1/bookings/{missing}/cancel", token=visitor),
+        await api.patch(f"/admin/v1/bookings/{missing}", token=staff, json={"action": "cancel"}),
+    ]
+    assert [r.code for r in responses] == ["NOT_FOUND"] * 3
+    assert asyncio.get_running_loop().time() - started < settings.booking_wait_seconds
+
+
 async def test_unknown_slot_is_404(api: Api) -> None:
     response = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(uuid.uuid4()))
     assert response.status == 404

@@ -1,20 +1,30 @@
-"""Customer phone and email are ciphertext in the database, across key rotations."""
+"""Customer phone and email are nowhere in clear at rest (Postgres, Redis, logs), across
+key rotations."""
 
 import asyncio
 import datetime as dt
+import io
 import subprocess
+from collections.abc import Awaitable, Callable
 
 import asyncpg
+import dramatiq
 import pytest
+import redis
+from aiohttp.test_utils import TestClient, TestServer
 from pgserver._commands import POSTGRES_BIN_PATH
 
+from actors import events
 from common.ids import new_id
 from common.pii import PiiKeys, generate_key
 from common.settings import Settings
 from db.engine import create_engine
 from db.pii import reencrypt
+from tests.support import rows
+from tests.support.api import Api, token
+from web.app import create_app
 
-PHONE, EMAIL = "+971501234567", "customer@example.org"
+PHONE, EMAIL, NAME = "+971501234567", "customer@example.org", "Ann Atrest"
 # pgserver's pg_dump (16) dumps both the embedded server and an older local one.
 PG_DUMP = str(POSTGRES_BIN_PATH / "pg_dump")
 
@@ -46,19 +56,114 @@ async def _booking(db: asyncpg.Connection, pii: PiiKeys) -> object:
     return booking
 
 
-async def test_database_dump_shows_no_phone_or_email(db: asyncpg.Connection, settings: Settings):
-    await _booking(db, PiiKeys.parse(settings.pii_key))
-    dump = await asyncio.to_thread(
-        subprocess.run,
-        [PG_DUMP, "--data-only", settings.database_url],
-        capture_output=True,
-        text=True,
-        check=True,
+def _dump(settings: Settings) -> str:
+    return subprocess.run(
+        [PG_DUMP, "--data-only", settings.database_url], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _redis_values(settings: Settings) -> tuple[set[str], str]:
+    """Every key of the test's Redis db, read by its type: the types seen, and all of it."""
+    client = redis.Redis.from_url(settings.redis_url)
+    readers = {
+        "string": client.get,
+        "list": lambda key: client.lrange(key, 0, -1),
+        "set": client.smembers,
+        "zset": lambda key: client.zrange(key, 0, -1, withscores=True),
+        "hash": client.hgetall,
+        "stream": client.xrange,
+    }
+    kinds, values = set(), []
+    for key in client.scan_iter(count=1000):
+        kind = client.type(key).decode()
+        kinds.add(kind)
+        values.append(f"{key!r} {readers[kind](key)!r}")
+    return kinds, "\n".join(values)
+
+
+def _shows_the_customer(text: str) -> list[str]:
+    return [value for value in (PHONE, PHONE[1:], EMAIL) if value in text]
+
+
+async def _wait_until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 10
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+async def test_booking_through_the_platform_leaves_no_phone_or_email_at_rest(
+    api: Api,
+    worker: dramatiq.Worker,
+    db: asyncpg.Connection,
+    settings: Settings,
+    log_lines: io.StringIO,
+) -> None:
+    location = await rows.location(db)
+    person = await rows.person(db, location)
+    first, second, third, fourth = [
+        await rows.slot(db, location, person_id=person, start=rows.SOON + dt.timedelta(hours=i))
+        for i in range(4)
+    ]
+    visitor, staff = token(["user"]), token(["frontdesk"])
+
+    def hold(slot: object) -> dict:
+        return {"slot_id": str(slot), "customer": {"name": NAME, "phone": PHONE, "email": EMAIL}}
+
+    held = await api.post("/v1/bookings", token=visitor, json=hold(first), key="hold")
+    assert held.status == 201, held.json
+    booking = f"/v1/bookings/{held.json['booking']['id']}"
+    replayed = await api.post("/v1/bookings", token=visitor, json=hold(first), key="hold")
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert (await api.post(f"{booking}/confirm", token=visitor, key="confirm")).status == 200
+    replayed = await api.post(f"{booking}/confirm", token=visitor, key="confirm")
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    moved = await api.patch(
+        f"/admin/{booking[1:]}", token=staff, json={"action": "reschedule", "slot_id": str(second)}
     )
-    assert "Ann" in dump.stdout
-    assert PHONE not in dump.stdout
-    assert PHONE[1:] not in dump.stdout
-    assert EMAIL not in dump.stdout
+    assert moved.status == 200, moved.json
+    refused = await api.post("/v1/bookings", token=token(["user"]), json=hold(second))
+    assert refused.code == "SLOT_FULL"
+    assert (await api.post(f"{booking}/cancel", token=visitor)).status == 200
+    again = await api.post("/v1/bookings", token=visitor, json=hold(third))
+    assert again.status == 201
+    events.relay_events.send()
+
+    async def notified() -> bool:
+        return "notification" in log_lines.getvalue() and not await db.fetchval(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        )
+
+    await _wait_until(notified, "the outbox relay and notifications never ran")
+    cancel = {"action": "cancel", "reason": "closed"}
+    assert (
+        await api.patch(
+            f"/admin/v1/bookings/{again.json['booking']['id']}", token=staff, json=cancel
+        )
+    ).status == 200
+
+    worker.stop()
+    await events.publish_pending()  # the stream, and notifications queued for no worker
+    slow = settings.model_copy(update={"booking_wait_seconds": 0.2})
+    client = TestClient(TestServer(create_app(slow)))
+    await client.start_server()
+    try:
+        queued = await Api(client).post("/v1/bookings", token=visitor, json=hold(fourth))
+        assert queued.status == 202
+        confirm = f"/v1/bookings/{queued.json['booking']['id']}/confirm"
+        assert (await Api(client).post(confirm, token=visitor)).status == 202
+    finally:
+        await client.close()
+
+    dump = await asyncio.to_thread(_dump, settings)
+    assert NAME in dump
+    assert _shows_the_customer(dump) == []
+    kinds, values = _redis_values(settings)
+    assert {"string", "list", "set", "hash", "stream"} <= kinds
+    assert NAME in values, "the queued hold command was not read"
+    assert _shows_the_customer(values) == []
+    assert "lanes_batch_applied" in log_lines.getvalue()
+    assert _shows_the_customer(log_lines.getvalue()) == []
 
 
 @pytest.fixture
@@ -91,3 +196,32 @@ async def test_rotation_keeps_old_rows_readable_then_reencrypts_them(
     assert new.decrypt(row["customer_phone"]) == PHONE
     assert new.decrypt(row["customer_email"]) == EMAIL
     assert row["phone_hash"] == new.lookup_hash(PHONE)
+
+
+async def test_a_reply_stored_before_a_key_rotation_still_replays(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
+) -> None:
+    slot = await rows.slot(db, await rows.location(db))
+    visitor = token(["user"])
+    body = {"slot_id": str(slot), "customer": {"name": NAME, "phone": PHONE, "email": EMAIL}}
+    held = await api.post("/v1/bookings", token=visitor, json=body, key="before-rotation")
+    assert held.status == 201
+    rotated = settings.model_copy(update={"pii_key": f"k9:{generate_key()},{settings.pii_key}"})
+    client = TestClient(TestServer(create_app(rotated)))
+    await client.start_server()
+    try:
+        from_redis = await Api(client).post(
+            "/v1/bookings", token=visitor, json=body, key="before-rotation"
+        )
+        store = redis.Redis.from_url(settings.redis_url)
+        store.flushdb()
+        store.set(f"admit:{slot}", "0", px=5000)  # a refusal looks for the reply in Postgres
+        from_postgres = await Api(client).post(
+            "/v1/bookings", token=visitor, json=body, key="before-rotation"
+        )
+    finally:
+        await client.close()
+    for replay in (from_redis, from_postgres):
+        assert replay.status == 201
+        assert replay.json == held.json
+        assert replay.headers["Idempotent-Replayed"] == "true"

@@ -1,27 +1,29 @@
 """Bookings: visitors hold, confirm, cancel and read their own; staff cancel and reschedule.
 
 The web never writes bookings. It validates, encrypts the customer's contact
-details, queues a command for the workers and waits up to `BOOKING_WAIT_SECONDS`
-for its outcome; past that it answers 202 and the client polls the booking.
+details, queues a command in the lane of the booking's slot (a change goes to the
+lane of its booking's hold, so the workers apply it after the hold) and waits up
+to `BOOKING_WAIT_SECONDS` for its outcome; past that it answers 202 and the
+client polls the booking. The workers store every outcome under the request's
+Idempotency-Key, replacing a 202.
 """
 
 import asyncio
 import datetime as dt
 import json
 import uuid
-from dataclasses import asdict
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlalchemy import text
 
-from actors.bookings import change_booking
 from actors.holds import admission_ms, drain_lanes
 from common import keys
 from common.ids import new_id
+from common.replies import Outcome
 from db.availability import slot_alone
-from db.bookings import Change
+from db.bookings import Change, lane_of
 from db.holds import HoldCommand
 from domain.booking_view import BOOKING_COLUMNS, booking_json
 from domain.errors import ApiError, ErrorCode
@@ -167,11 +169,35 @@ async def create_booking(call: Call) -> Reply:
         request_id=call.request[REQUEST_ID],
         reply_to=app[REPLIES].channel,
     )
+    queued = json.dumps({"owner": call.actor, "lane": lane})
     ttl = app[SETTINGS].idempotency_ttl_seconds
-    with app[REPLIES].expecting(command.command_id) as answer:
+    outcome = await _queue(
+        app,
+        lane,
+        command.command_id,
+        command.dumps(),
+        command.request_id,
+        ("SET", keys.pending(command.booking_id), queued, "EX", ttl),
+    )
+    if outcome is None:
+        return _pending(command.booking_id)
+    return Reply(*outcome, recorded=True)
+
+
+async def _queue(
+    app: web.Application,
+    lane: str,
+    command_id: str,
+    command: str,
+    request_id: str,
+    *first: tuple[Any, ...],
+) -> Outcome | None:
+    """Appends a command to its lane, with `first` in the same round trip, and waits for
+    its outcome: None when `BOOKING_WAIT_SECONDS` passed first."""
+    with app[REPLIES].expecting(command_id) as answer:
         *_, woken = await app[SHARED_REDIS].execute_many(
-            ("SET", keys.pending(command.booking_id), call.actor, "EX", ttl),
-            ("RPUSH", keys.lane(lane), command.dumps()),
+            *first,
+            ("RPUSH", keys.lane(lane), command),
             ("SADD", keys.ACTIVE_LANES, lane),
             ("SADD", keys.READY_LANES, lane),
             ("SET", keys.DRAIN_WAKE, "1", "NX", "PX", DRAIN_WAKE_MS),
@@ -179,11 +205,8 @@ async def create_booking(call: Call) -> Reply:
         # A queued drainer takes this command too, and one holding the lane marks it ready
         # again after releasing it: only the first command since the last wake sends a message.
         if woken:
-            drain_lanes.send_with_options(request_id=command.request_id)
-        outcome = await within(answer, app[SETTINGS].booking_wait_seconds)
-    if outcome is None:
-        return _pending(command.booking_id)
-    return Reply(*outcome, recorded=True)
+            drain_lanes.send_with_options(request_id=request_id)
+        return await within(answer, app[SETTINGS].booking_wait_seconds)
 
 
 def _booking_id(call: Call) -> str:
@@ -214,34 +237,62 @@ async def get_booking(call: Call) -> Reply:
     if refused is not None and json.loads(refused)["owner"] == call.actor:
         outcome = json.loads(refused)
         return Reply(outcome["status"], outcome["body"])
-    if await app[REDIS].get(keys.pending(booking_id)) == call.actor:
+    queued = await app[REDIS].get(keys.pending(booking_id))
+    if queued is not None and json.loads(queued)["owner"] == call.actor:
         return Reply(200, {"booking": {"id": booking_id, "status": "pending"}})
     raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
 
 
-async def _change(call: Call, change: Change) -> Reply:
-    command_id = str(new_id())
-    replies = call.request.app[REPLIES]
-    with replies.expecting(command_id) as answer:
-        change_booking.send_with_options(
-            args=(command_id, asdict(change), replies.channel), request_id=change.request_id
-        )
-        outcome = await within(answer, call.request.app[SETTINGS].booking_wait_seconds)
+async def _booking_lane(app: web.Application, booking_id: str, owner: str | None) -> str:
+    """The lane of the booking's hold, so that a change queued there is applied after it.
+
+    A hold still queued has its lane in `pending:{id}`, an applied one is in Postgres.
+    Redis is asked first: the worker commits a booking before it drops its pending
+    key, so a booking that exists is always found in one or the other.
+    """
+    queued = await app[REDIS].get(keys.pending(booking_id))
+    found: tuple[str, str] | None
+    if queued is not None:
+        pending = json.loads(queued)
+        found = (pending["owner"], pending["lane"])
+    else:
+        async with app[ENGINE].connect() as conn:
+            found = await lane_of(conn, booking_id)
+    if found is None or (owner is not None and found[0] != owner):
+        raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
+    return found[1]
+
+
+async def _change(
+    call: Call, kind: str, owner: str | None, body: AdminChange | None = None
+) -> Reply:
+    app = call.request.app
+    booking_id = _booking_id(call)
+    lane = await _booking_lane(app, booking_id, owner)
+    key, digest = call.request[IDEMPOTENCY_CLAIM]
+    change = Change(
+        command_id=str(new_id()),
+        kind=kind,
+        booking_id=booking_id,
+        owner=owner,
+        actor=call.actor,
+        key=key,
+        digest=digest,
+        reply_to=app[REPLIES].channel,
+        slot_id=str(body.slot_id) if body and body.slot_id else None,
+        reason=body.reason if body else None,
+        notify=body.notify if body else True,
+        request_id=call.request[REQUEST_ID],
+    )
+    outcome = await _queue(app, lane, change.command_id, change.dumps(), change.request_id)
     if outcome is None:
-        return _pending(change.booking_id)
-    return Reply(*outcome)
+        return _pending(booking_id)
+    return Reply(*outcome, recorded=True)
 
 
 def _visitor_change(kind: str) -> Any:
     async def handler(call: Call) -> Reply:
-        change = Change(
-            kind=kind,
-            booking_id=_booking_id(call),
-            owner=call.actor,
-            actor=call.actor,
-            request_id=call.request[REQUEST_ID],
-        )
-        return await _change(call, change)
+        return await _change(call, kind, owner=call.actor)
 
     handler.__name__ = f"{kind}_booking"
     return handler
@@ -255,17 +306,7 @@ async def change_booking_as_staff(call: Call) -> Reply:
             "reschedule needs slot_id",
             {"fields": [{"field": "slot_id", "message": "required for reschedule"}]},
         )
-    change = Change(
-        kind=body.action,
-        booking_id=_booking_id(call),
-        owner=None,
-        actor=call.actor,
-        slot_id=str(body.slot_id) if body.slot_id else None,
-        reason=body.reason,
-        notify=body.notify,
-        request_id=call.request[REQUEST_ID],
-    )
-    return await _change(call, change)
+    return await _change(call, body.action, owner=None, body=body)
 
 
 class AdminBookingsQuery(ListQuery):
@@ -364,6 +405,7 @@ ROUTES = [
         "Confirm your held booking",
         responses={200: BookingReply, 202: BookingReply, **_ERRORS},
         idempotent=True,
+        replies_persisted_by_handler=True,
         rate_limit="booking_post",
         tag="bookings",
     ),
@@ -374,6 +416,7 @@ ROUTES = [
         "Cancel your booking; its capacity is free at once",
         responses={200: BookingReply, 202: BookingReply, **_ERRORS},
         idempotent=True,
+        replies_persisted_by_handler=True,
         rate_limit="booking_post",
         tag="bookings",
     ),
@@ -397,6 +440,7 @@ ROUTES = [
         body=AdminChange,
         responses={200: BookingReply, 202: BookingReply, **_ERRORS},
         idempotent=True,
+        replies_persisted_by_handler=True,
         rate_limit="admin",
         tag="bookings",
     ),

@@ -1,0 +1,21 @@
+"""Deletes idempotent replies past their `IDEMPOTENCY_TTL_SECONDS`.
+
+Nothing reads an expired reply, and each one is a booking's reply (sealed, but
+customer data all the same) that has no reason to stay.
+"""
+
+import dramatiq
+import structlog
+
+from db.idempotency import purge_expired
+from workers.broker import MAX_RETRIES
+from workers.resources import resources
+
+_log = structlog.get_logger("actors.idempotency")
+
+
+@dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES)
+async def purge_idempotency() -> None:
+    purged = await purge_expired(resources().engine)
+    if purged:
+        _log.info("idempotency_records_purged", records=purged)

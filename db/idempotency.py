@@ -1,0 +1,108 @@
+"""Idempotent replies in Postgres: written with the change they answer, sealed, purged.
+
+Postgres keeps a reply so that a replay finds it after Redis forgot the key. The
+workers write a booking reply in the same transaction as the booking it answers,
+so a batch or a change applied twice finds its reply and changes nothing. Bodies
+are sealed with the PII key (`common/stored_replies.py`) and stored as a JSON
+string in the `jsonb` column.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from common.pii import PiiKeys
+from common.stored_replies import seal, unseal
+
+PURGE_BATCH = 1_000
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    actor: str
+    key: str
+    digest: str
+    status: int
+    body: dict[str, Any]
+
+
+async def find(
+    conn: AsyncConnection, pii: PiiKeys, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], StoredReply]:
+    """The live replies stored for these (actor, key) pairs, bodies in clear."""
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT r.actor, r.key, r.request_hash, r.status_code, r.body"
+                " FROM idempotency_records r"
+                " JOIN unnest(CAST(:actors AS text[]), CAST(:keys AS text[])) AS c(actor, key)"
+                " ON r.actor = c.actor AND r.key = c.key WHERE r.expires_at > now()"
+            ),
+            {"actors": [p[0] for p in pairs], "keys": [p[1] for p in pairs]},
+        )
+    ).all()
+    return {
+        (r.actor, r.key): StoredReply(
+            r.actor, r.key, r.request_hash, r.status_code, unseal(pii, r.body)
+        )
+        for r in rows
+    }
+
+
+async def store(
+    conn: AsyncConnection, pii: PiiKeys, replies: list[StoredReply], ttl_seconds: int
+) -> None:
+    """Stores replies with one statement; a key that has one already keeps it."""
+    if not replies:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO idempotency_records (actor, key, request_hash, status_code, body,"
+            " expires_at) SELECT a, k, h, s, CAST(b AS jsonb), :expires"
+            " FROM unnest(CAST(:actors AS text[]), CAST(:keys AS text[]), CAST(:hashes AS text[]),"
+            " CAST(:statuses AS int[]), CAST(:bodies AS text[])) AS r(a, k, h, s, b)"
+            " ON CONFLICT (actor, key) DO NOTHING"
+        ),
+        {
+            "expires": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds),
+            "actors": [r.actor for r in replies],
+            "keys": [r.key for r in replies],
+            "hashes": [r.digest for r in replies],
+            "statuses": [r.status for r in replies],
+            "bodies": [json.dumps(seal(pii, r.body)) for r in replies],
+        },
+    )
+
+
+async def lock_key(conn: AsyncConnection, actor: str, key: str) -> None:
+    """Serializes transactions answering the same key until the first one ends.
+
+    Taken before any row lock, and only by single changes, so it cannot close a
+    cycle with the slot and booking locks.
+    """
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:actor || ' ' || :key, 0))"),
+        {"actor": actor, "key": key},
+    )
+
+
+_PURGE = text(
+    "DELETE FROM idempotency_records WHERE (actor, key) IN (SELECT actor, key"
+    " FROM idempotency_records WHERE expires_at <= now() ORDER BY expires_at LIMIT :n"
+    " FOR UPDATE SKIP LOCKED)"
+)
+
+
+async def purge_expired(engine: AsyncEngine, batch_size: int = PURGE_BATCH) -> int:
+    """Deletes expired replies, a short transaction per batch; returns how many."""
+    purged = 0
+    while True:
+        async with engine.begin() as conn:
+            deleted = (await conn.execute(_PURGE, {"n": batch_size})).rowcount
+        purged += deleted
+        if deleted < batch_size:
+            return purged
