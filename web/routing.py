@@ -234,7 +234,7 @@ async def _read_json(request: web.Request) -> Any:
         raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
     try:
         raw = await request.read()
-    except web.RequestPayloadError:
+    except (web.RequestPayloadError, ConnectionResetError):
         raise ApiError(ErrorCode.BAD_REQUEST, "request body could not be read") from None
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is over 64 KiB")
