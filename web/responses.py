@@ -34,8 +34,12 @@ def dumps(body: Any) -> str:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON reply no cache may keep: replies carry customer data, tokens or both."""
     return web.Response(
-        status=status, text=dumps(body), content_type="application/json", headers=headers
+        status=status,
+        text=dumps(body),
+        content_type="application/json",
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )
 
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from domain.errors import ApiError, ErrorCode
+from domain.nesting import nests_deeper_than
 from domain.roles import Permission, allows
 from web.clientip import client_ip
 from web.idempotency import Refusal, request_hash, valid_key
@@ -30,6 +31,7 @@ from web.responses import Reply, TextReply, json_response
 from web.state import IDEMPOTENCY, LIMITER, SETTINGS
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
 IDEMPOTENCY_CLAIM = web.RequestKey("idempotency_claim", tuple)
 Access = Literal["public", "token"] | Permission
 
@@ -230,12 +232,23 @@ async def _read_json(request: web.Request) -> Any:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is over 64 KiB")
     if request.content_type != "application/json":
         raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except (web.RequestPayloadError, ConnectionResetError):
+        raise ApiError(ErrorCode.BAD_REQUEST, "request body could not be read") from None
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "request body is over 64 KiB")
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(ErrorCode.BAD_REQUEST, "request body is not valid UTF-8 JSON") from None
+    if nests_deeper_than(text, MAX_JSON_DEPTH):
+        raise ApiError(
+            ErrorCode.BAD_REQUEST, f"request body nests deeper than {MAX_JSON_DEPTH} levels"
+        )
+    try:
+        body = json.loads(text)
+    except ValueError:
         raise ApiError(ErrorCode.BAD_REQUEST, "request body is not valid UTF-8 JSON") from None
     _reject_unstorable(body)
     return body

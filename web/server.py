@@ -9,6 +9,7 @@ are spawned, not forked, so each imports its metrics after the folder is set.
 """
 
 import gc
+import logging
 import multiprocessing
 import os
 import shutil
@@ -18,7 +19,8 @@ import time
 
 import structlog
 import uvloop
-from aiohttp import web
+from aiohttp import web, web_response
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
 
 from common.logging import configure_logging
@@ -29,7 +31,28 @@ from web.state import ENGINE, SHARED_REDIS
 
 METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
 SUPERVISE_SECONDS = 0.5
+SERVER_NAME = "general-scheduler"
 _log = structlog.get_logger("web.server")
+
+
+class ClientFaults(logging.Filter):
+    """Turns aiohttp's traceback for a request it could not parse into one INFO line.
+
+    aiohttp answers a request line, header or body encoding it cannot parse with a
+    plain 400 itself, then logs the parser's exception at ERROR with a traceback
+    through `aiohttp.server`: one per request, so any client could fill the log.
+    The fault is the client's and the answer is already sent; errors of the server
+    itself keep their level and traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fault = record.exc_info[1] if record.exc_info else None
+        if record.levelno <= logging.INFO or not isinstance(
+            fault, HttpProcessingError | web.RequestPayloadError
+        ):
+            return True
+        _log.info("http_request_rejected", reason=" ".join(str(fault).split())[:200])
+        return False
 
 
 async def _warm_up(app: web.Application) -> None:
@@ -61,6 +84,10 @@ async def _freeze_startup_objects(_app: web.Application) -> None:
 def serve() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    logging.getLogger("aiohttp.server").addFilter(ClientFaults())
+    # aiohttp names itself and Python, with versions, in every reply, even the
+    # replies its parser writes before any middleware could change a header.
+    web_response.SERVER_SOFTWARE = SERVER_NAME
     app = create_app(settings)
     app.on_startup.append(_warm_up)
     app.on_startup.append(_freeze_startup_objects)

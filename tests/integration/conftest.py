@@ -1,17 +1,21 @@
 """Fixtures for tests that talk to the real app, Postgres, Redis and Dramatiq workers."""
 
+import asyncio
 import io
 import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import dramatiq
 import pytest
 import redis
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from common.settings import Settings, get_settings
 from tests.support.api import Api, token
+from tests.support.platform import free_port
 from web.app import create_app
 from workers.main import broker  # registers every actor, so workers consume every queue
 
@@ -87,3 +91,22 @@ def log_lines() -> Iterator[io.StringIO]:
         yield stream
     finally:
         root.removeHandler(handler)
+
+
+@pytest.fixture
+def base_url(settings: Settings, worker: dramatiq.Worker) -> Iterator[str]:
+    """The real app on a real port, served from its own thread and event loop."""
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(create_app(settings.model_copy(update={"booking_wait_seconds": 2})))
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -18,8 +18,8 @@ from domain.errors import ApiError, ErrorCode
 from domain.roles import Permission
 from domain.rules import first_overlap
 from web.middlewares import REQUEST_ID
-from web.models import ErrorReply, ListQuery, Strict
-from web.pagination import decode_cursor, page
+from web.models import ErrorReply, ListQuery, Strict, SupportedDate
+from web.pagination import decode_cursor, page, uuid_part
 from web.responses import Reply
 from web.routing import Call, Route
 from web.state import ENGINE
@@ -117,8 +117,8 @@ class AvailabilityQuery(ListQuery):
 class GenerateIn(Strict):
     location_id: uuid.UUID
     person_id: uuid.UUID | None = None
-    first: dt.date = Field(alias="from")
-    last: dt.date = Field(alias="to")
+    first: SupportedDate = Field(alias="from")
+    last: SupportedDate = Field(alias="to")
 
     @model_validator(mode="after")
     def _range(self) -> "GenerateIn":
@@ -236,7 +236,7 @@ async def create_availability(call: Call) -> Reply:
 
 async def list_availabilities(call: Call) -> Reply:
     query: AvailabilityQuery = call.query
-    after = decode_cursor(query.cursor, 1)[0] if query.cursor else None
+    after = decode_cursor(query.cursor, "availabilities", (uuid_part,))[0] if query.cursor else None
     async with call.request.app[ENGINE].connect() as conn:
         rows = (
             await conn.execute(
@@ -257,7 +257,9 @@ async def list_availabilities(call: Call) -> Reply:
                 },
             )
         ).all()
-    return Reply(200, page([availability_json(r) for r in rows], query.limit, ["id"]))
+    return Reply(
+        200, page([availability_json(r) for r in rows], query.limit, "availabilities", ["id"])
+    )
 
 
 async def generate(call: Call) -> Reply:

@@ -32,7 +32,7 @@ from domain.roles import Permission
 from web.idempotency import Refusal
 from web.middlewares import REQUEST_ID
 from web.models import ErrorReply, ListQuery, Strict
-from web.pagination import decode_cursor, encode_cursor
+from web.pagination import decode_cursor, encode_cursor, instant_part, uuid_part
 from web.replies import within
 from web.responses import Reply
 from web.routing import IDEMPOTENCY_CLAIM, Call, Route
@@ -331,7 +331,11 @@ class BookingPage(BaseModel):
 async def list_bookings(call: Call) -> Reply:
     """Newest slot first; `from`/`to` bound the slot's start by UTC date, both inclusive."""
     query: AdminBookingsQuery = call.query
-    after_start, after_id = decode_cursor(query.cursor, 2) if query.cursor else (None, None)
+    after_start, after_id = (
+        decode_cursor(query.cursor, "bookings", (instant_part, uuid_part))
+        if query.cursor
+        else (None, None)
+    )
     pii = call.request.app[PII]
     async with call.request.app[ENGINE].connect() as conn:
         rows = (
@@ -360,7 +364,7 @@ async def list_bookings(call: Call) -> Reply:
                     "phone": pii.lookup_hash(query.phone) if query.phone else None,
                     "first": query.first,
                     "last": query.last,
-                    "after_start": dt.datetime.fromisoformat(after_start) if after_start else None,
+                    "after_start": after_start,
                     "after_id": after_id,
                     "n": query.limit + 1,
                 },
@@ -369,7 +373,7 @@ async def list_bookings(call: Call) -> Reply:
     items = [booking_json(r._mapping, pii) for r in rows]
     more = len(items) > query.limit
     items = items[: query.limit]
-    cursor = encode_cursor([items[-1]["start_at"], items[-1]["id"]]) if more else None
+    cursor = encode_cursor("bookings", [items[-1]["start_at"], items[-1]["id"]]) if more else None
     return Reply(200, {"items": items, "next_cursor": cursor})
 
 

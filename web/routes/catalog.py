@@ -13,7 +13,7 @@ from domain.roles import Permission
 from domain.timezones import is_iana_zone
 from web.middlewares import REQUEST_ID
 from web.models import ListQuery, Strict
-from web.pagination import decode_cursor, page
+from web.pagination import decode_cursor, page, uuid_part
 from web.responses import Reply
 from web.routing import Call, Route
 from web.state import ENGINE
@@ -139,7 +139,7 @@ async def create_location(call: Call) -> Reply:
 
 async def list_locations(call: Call) -> Reply:
     query: ListQuery = call.query
-    after = decode_cursor(query.cursor, 1)[0] if query.cursor else None
+    after = decode_cursor(query.cursor, "locations", (uuid_part,))[0] if query.cursor else None
     async with call.request.app[ENGINE].connect() as conn:
         rows = (
             await conn.execute(
@@ -151,7 +151,7 @@ async def list_locations(call: Call) -> Reply:
                 {"after": after, "n": query.limit + 1},
             )
         ).all()
-    return Reply(200, page([location_json(r) for r in rows], query.limit, ["id"]))
+    return Reply(200, page([location_json(r) for r in rows], query.limit, "locations", ["id"]))
 
 
 async def create_person(call: Call) -> Reply:
@@ -197,7 +197,7 @@ async def create_person(call: Call) -> Reply:
 
 async def list_people(call: Call) -> Reply:
     query: PeopleQuery = call.query
-    after = decode_cursor(query.cursor, 1)[0] if query.cursor else None
+    after = decode_cursor(query.cursor, "people", (uuid_part,))[0] if query.cursor else None
     async with call.request.app[ENGINE].connect() as conn:
         rows = (
             await conn.execute(
@@ -218,7 +218,7 @@ async def list_people(call: Call) -> Reply:
                 },
             )
         ).all()
-    return Reply(200, page([person_json(r) for r in rows], query.limit, ["id"]))
+    return Reply(200, page([person_json(r) for r in rows], query.limit, "people", ["id"]))
 
 
 ROUTES = [

@@ -23,7 +23,7 @@ from domain.localdays import day_bounds, today
 from domain.roles import Permission
 from domain.timezones import is_iana_zone, zone
 from web.availability_cache import AVAILABILITY_CACHE
-from web.models import Strict
+from web.models import Strict, SupportedDate
 from web.responses import Reply
 from web.routing import Call, Route
 from web.state import ENGINE, SETTINGS, SHARED_REDIS
@@ -42,7 +42,7 @@ def _iana(value: str | None) -> str | None:
 
 class SlotsQuery(Strict):
     location_id: uuid.UUID
-    date: dt.date | None = None
+    date: SupportedDate | None = None
     person_id: uuid.UUID | None = None
     timezone: str | None = None
 
@@ -52,8 +52,8 @@ class SlotsQuery(Strict):
 class DatesQuery(Strict):
     location_id: uuid.UUID
     person_id: uuid.UUID | None = None
-    from_: dt.date | None = Field(default=None, alias="from")
-    to: dt.date | None = None
+    from_: SupportedDate | None = Field(default=None, alias="from")
+    to: SupportedDate | None = None
     timezone: str | None = None
 
     _zone = field_validator("timezone")(_iana)

@@ -1,0 +1,50 @@
+"""Replies that carry customer data or tokens tell every cache not to keep them."""
+
+import uuid
+
+import asyncpg
+import dramatiq
+import pytest
+
+from tests.support import rows
+from tests.support.api import Api, token
+
+ADMIN = token(["admin"])
+
+
+async def test_a_booking_reply_is_not_stored_by_caches(
+    api: Api, db: asyncpg.Connection, worker: dramatiq.Worker
+) -> None:
+    slot = await rows.slot(db, await rows.location(db))
+    customer = {"name": "Ann", "phone": "+971501234567", "email": "ann@example.org"}
+    body = {"slot_id": str(slot), "customer": customer}
+    held = await api.post("/v1/bookings", token=token(["user"]), json=body)
+    assert held.status == 201
+    assert held.headers["Cache-Control"] == "no-store"
+
+
+async def test_a_session_token_reply_is_not_stored_by_caches(api: Api) -> None:
+    response = await api.post("/v1/sessions")
+    assert response.status == 201
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_a_staff_booking_list_is_not_stored_by_caches(api: Api) -> None:
+    response = await api.get("/admin/v1/bookings", token=ADMIN)
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/auth/token"),
+        ("GET", f"/v1/bookings/{uuid.uuid4()}"),
+        ("GET", "/v1/nowhere"),
+    ],
+)
+async def test_an_error_reply_is_not_stored_by_caches(api: Api, method: str, path: str) -> None:
+    body = {"email": "nobody@example.org", "password": "wrong"} if method == "POST" else None
+    response = await api.request(method, path, token=ADMIN, json=body)
+    assert response.status >= 400
+    assert response.headers["Cache-Control"] == "no-store"
