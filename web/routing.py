@@ -93,7 +93,10 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
             limit_headers, reply = await _run_once(route, call, key, raw_body, refusal)
         if isinstance(reply, TextReply):
             return web.Response(
-                status=reply.status, text=reply.text, content_type=reply.content_type
+                status=reply.status,
+                text=reply.text,
+                content_type=reply.content_type,
+                headers={**limit_headers, **reply.headers},
             )
         return json_response(reply.status, reply.body, {**limit_headers, **reply.headers})
 
