@@ -53,6 +53,19 @@ Handler = Callable[[Call], Awaitable[Reply | TextReply]]
 
 
 @dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: a value in this route's reply that another operation takes.
+
+    `parameters` maps the target's parameter names to runtime expressions such as
+    `$response.body#/booking/id`, so clients and stateful testers can follow them.
+    """
+
+    operation: str
+    parameters: Mapping[str, str]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str
@@ -67,6 +80,10 @@ class Route:
     refusal: Callable[[Call], Awaitable[Refusal | None]] | None = None
     rate_limit: str | None = None
     tag: str = "platform"
+    conflicts: tuple[ErrorCode, ...] = ()
+    """The 409 codes of the route's own refusals (the pipeline adds the idempotency ones)."""
+    links: Mapping[str, Link] = field(default_factory=dict)
+    """Followed from every successful reply (see `Link`)."""
 
 
 def add_routes(app: web.Application, routes: list[Route]) -> None:

@@ -17,7 +17,9 @@ def test_docs_render_every_operation_from_the_platform_alone(
     page.goto(f"{platform.base_url}/docs")
 
     expect(page.locator(".opblock")).to_have_count(operations)
-    expect(page.locator(".opblock-summary-path", has_text="/v1/bookings/{id}/confirm")).to_be_visible()
+    expect(
+        page.locator(".opblock-summary-path", has_text="/v1/bookings/{id}/confirm")
+    ).to_be_visible()
     assert all(url.startswith(platform.base_url) for url in requested), requested
 
 

@@ -33,7 +33,7 @@ from web.models import ErrorReply, ListQuery, Strict
 from web.pagination import decode_cursor, encode_cursor
 from web.replies import within
 from web.responses import Reply
-from web.routing import IDEMPOTENCY_CLAIM, Call, Route
+from web.routing import IDEMPOTENCY_CLAIM, Call, Link, Route
 from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS, SHARED_REDIS
 
 LANES = web.AppKey("lanes", dict)
@@ -44,8 +44,8 @@ DRAIN_WAKE_MS = 5_000
 
 
 class Customer(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    phone: str = Field(min_length=3, max_length=40)
+    name: str = Field(min_length=1, max_length=200, examples=["Layla Haddad"])
+    phone: str = Field(min_length=3, max_length=40, examples=["+971501234567"])
     email: EmailStr | None = None
 
     @field_validator("name")
@@ -75,7 +75,7 @@ class AdminChange(Strict):
 
 
 class CustomerOut(BaseModel):
-    name: str
+    name: str = Field(examples=["Layla Haddad"])
     phone: str
     email: str | None
 
@@ -85,7 +85,7 @@ class BookingOut(BaseModel):
     slot_id: str | None = None
     location_id: str | None = None
     person_id: str | None = None
-    status: str
+    status: str = Field(examples=["held"])
     start_at: str | None = None
     end_at: str | None = None
     customer: CustomerOut | None = None
@@ -333,6 +333,13 @@ async def list_bookings(call: Call) -> Reply:
 
 
 _ERRORS: dict[int, type[BaseModel] | None] = {404: ErrorReply, 409: ErrorReply}
+_REFUSED_HOLD = (ErrorCode.SLOT_FULL, ErrorCode.SLOT_UNAVAILABLE, ErrorCode.DUPLICATE_BOOKING)
+_BOOKING_ID = {"id": "$response.body#/booking/id"}
+_FOLLOW_BOOKING = {
+    "GetBooking": Link("get_booking", _BOOKING_ID, "Read the booking (and poll a 202)"),
+    "ConfirmBooking": Link("confirm_booking", _BOOKING_ID, "Confirm the hold before it expires"),
+    "CancelBooking": Link("cancel_booking", _BOOKING_ID, "Release the hold or cancel"),
+}
 
 ROUTES = [
     Route(
@@ -347,6 +354,8 @@ ROUTES = [
         refusal=full_slot,
         rate_limit="booking_post",
         tag="bookings",
+        conflicts=_REFUSED_HOLD,
+        links=_FOLLOW_BOOKING,
     ),
     Route(
         "GET",
@@ -356,6 +365,7 @@ ROUTES = [
         responses={200: BookingReply, **_ERRORS},
         rate_limit="user_get",
         tag="bookings",
+        conflicts=_REFUSED_HOLD,
     ),
     Route(
         "POST",
@@ -366,6 +376,8 @@ ROUTES = [
         idempotent=True,
         rate_limit="booking_post",
         tag="bookings",
+        conflicts=(ErrorCode.HOLD_EXPIRED, ErrorCode.INVALID_STATE),
+        links={"GetBooking": _FOLLOW_BOOKING["GetBooking"]},
     ),
     Route(
         "POST",
@@ -376,6 +388,8 @@ ROUTES = [
         idempotent=True,
         rate_limit="booking_post",
         tag="bookings",
+        conflicts=(ErrorCode.INVALID_STATE,),
+        links={"GetBooking": _FOLLOW_BOOKING["GetBooking"]},
     ),
     Route(
         "GET",
@@ -399,5 +413,6 @@ ROUTES = [
         idempotent=True,
         rate_limit="admin",
         tag="bookings",
+        conflicts=(ErrorCode.SLOT_FULL, ErrorCode.SLOT_UNAVAILABLE, ErrorCode.INVALID_STATE),
     ),
 ]

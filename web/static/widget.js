@@ -238,7 +238,8 @@
       border-inline-start: 4px solid var(--gs-error, #b42318); padding: .5rem .75rem;
       border-radius: 4px; margin: 0 0 .75rem; }
     .alert p { margin: .25rem 0; }
-    .status:empty, .alert[hidden] { display: none; }
+    .alert[hidden] { display: none; }
+    .status:empty { margin: 0; }
     .status { color: var(--gs-muted, #4b5563); }
     .note { color: var(--gs-muted, #4b5563); font-size: .875rem; }
     .timer { font-size: 2rem; font-weight: 700; font-variant-numeric: tabular-nums; margin: 0; }
