@@ -24,8 +24,10 @@ from tests.support.platform import Platform
 LOCATION_ZONE = "Asia/Dubai"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: while Playwright's sync API runs, its event loop holds this thread,
+    and the async tests of other modules need the thread back."""
     with sync_playwright() as playwright:
         browser = chromium.launch(playwright)
         try:

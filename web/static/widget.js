@@ -441,6 +441,19 @@
       return TEXT[this.language];
     }
 
+    static get observedAttributes() {
+      return ["api", "location", "person", "token", "lang"];
+    }
+
+    /** A changed attribute (another location, say) starts the element afresh. */
+    attributeChangedCallback(name, before, after) {
+      if (!this.panel || before === after) return;
+      this.disconnectedCallback();
+      this.panel.remove();
+      this.panel = null;
+      this.connectedCallback();
+    }
+
     connectedCallback() {
       if (this.panel) return;
       this.api = new Api(this.getAttribute("api") || "");
@@ -509,7 +522,6 @@
       };
       if (problem.code === "RATE_LIMITED") return [t.rateLimited(problem.retryAfter || 60)];
       if (known[problem.code]) return [known[problem.code]];
-      if (problem.code === "VALIDATION_ERROR") return [t.fixFields];
       const lead =
         problem.code === "INVALID_STATE"
           ? t.invalidState
@@ -1181,7 +1193,6 @@
           {},
           calendarDate(day, this.language, { weekday: "long", day: "numeric", month: "long" }),
         ),
-        this.manageLinks(null),
       );
       this.focusOn(heading);
     }
