@@ -82,6 +82,7 @@ def test_phone_rejected_by_the_api_is_explained_under_the_field(
     described = page.locator("gs-booking #phone-error")
     expect(described).to_have_text("phone must be a valid international number, e.g. +971501234567")
     expect(alert(page)).to_contain_text("Please correct the highlighted fields")
+    expect(page.locator("gs-booking").get_by_role("status")).to_have_text("")
     assert catalog.bookings(location) == []
 
 

@@ -944,6 +944,7 @@
         }
       } catch (problem) {
         button.disabled = false;
+        this.say("");
         return this.holdRefused(problem);
       }
       this.say("");
