@@ -8,17 +8,29 @@ moving the page's clock past the deadline, not by waiting for it.
 
 import datetime as dt
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import TEST_ENV
+from common.pii import generate_key
 from tests.support.platform import ROOT, Platform
 from tests.support.services import Services
 
 OUT = ROOT / "docs" / "widget"
+# Not tests.conftest's TEST_ENV: importing that module provisions services for pytest.
+ENV = {
+    "JWT_SECRET": secrets.token_urlsafe(48),
+    "PII_KEY": f"k1:{generate_key()}",
+    "EXPOSURE_SALT": "screenshots",
+    "RATE_LIMIT_USER_GET": "100000/minute",
+    "RATE_LIMIT_BOOKING_POST": "100000/minute",
+    "RATE_LIMIT_SESSION_POST": "100000/minute",
+    "WEB_PROCESSES": "1",
+    "GENERATION_HORIZON_DAYS": "0",
+}
 
 
 @contextmanager
@@ -26,13 +38,7 @@ def _platform() -> Iterator[Platform]:
     services = Services()
     services.start()
     try:
-        env = {
-            **TEST_ENV,
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "WEB_PROCESSES": "1",
-            "GENERATION_HORIZON_DAYS": "0",
-        }
+        env = {**ENV, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
         os.environ.update(env)  # admin tokens are signed with the platform's secret
         from db.migrate import upgrade
 
