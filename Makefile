@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench soak migrate install clean
+.PHONY: run test lint bench soak migrate install screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.browser.screenshots
 
 migrate: $(STAMP)
 	$(BIN)/python -m common.cli migrate

@@ -97,6 +97,7 @@ def main() -> int:
     print(
         f"\nGeneral Scheduler\n"
         f"  API        http://{host}:{port}   (docs: http://{host}:{port}/docs)\n"
+        f"  demo       http://{host}:{port}/demo   (the booking widget; ?location=ID)\n"
         f"  dashboard  http://{host}:{dashboard_port}   (user {ADMIN_EMAIL},"
         f" password {env['ADMIN_PASSWORD']})\n"
         f"  admin token (12 h):\n{token}\n\n"

@@ -4,11 +4,14 @@ The names and defaults of the public ones are fixed by the contract; the rest
 are operational knobs with safe defaults.
 """
 
+import json
 import os
 from functools import lru_cache
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ExposureVariant(BaseSettings):
@@ -27,6 +30,16 @@ def _default_variants() -> dict[str, ExposureVariant]:
         "wide": ExposureVariant(person_min=2, person_max=3, location_min=4, location_max=5),
         "no-fairness": ExposureVariant(fairness=False),
     }
+
+
+def _origin(value: str) -> str:
+    """`scheme://host[:port]` as browsers send it in `Origin`, or `*` for any origin."""
+    if value == "*":
+        return value
+    parts = urlsplit(value.strip().rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+        raise ValueError(f"not an origin (scheme://host[:port]): {value!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class Settings(BaseSettings):
@@ -59,11 +72,29 @@ class Settings(BaseSettings):
     rate_limit_admin: str = "600/minute"
     rate_limit_session_post: str = "20/minute"
     trusted_proxies: list[str] = Field(default_factory=list)
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    public_base_url: str = ""
     dramatiq_heartbeat_timeout_ms: int = 15000
     log_level: str = "INFO"
     worker_metrics: bool = False
     smtp_url: str = ""
     notify_from: str = "scheduler@localhost"
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> list[str]:
+        """A JSON list, or origins separated by commas (the usual way to write them)."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(value, list):
+            raise ValueError("a list of origins")
+        return [_origin(str(item)) for item in value if str(item).strip()]
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return value.strip().rstrip("/")
 
 
 @lru_cache

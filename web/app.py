@@ -8,12 +8,13 @@ from redis.asyncio import Redis
 from common.pii import PiiKeys
 from common.settings import Settings
 from db.engine import create_engine
+from web import cors
 from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
 from web.replies import Replies
-from web.routes import availability, bookings, catalog, health, identity, ops, slots
+from web.routes import availability, bookings, catalog, health, identity, ops, pages, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.shared_redis import SharedRedis
 from web.state import (
@@ -36,6 +37,7 @@ ROUTES: list[Route] = [
     *availability.ROUTES,
     *slots.ROUTES,
     *bookings.ROUTES,
+    *pages.ROUTES,
 ]
 
 
@@ -51,13 +53,17 @@ def require_settings(settings: Settings) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     require_settings(settings)
-    app = web.Application(middlewares=[request_context], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[request_context, cors.preflight], client_max_size=MAX_BODY_BYTES
+    )
     app[SETTINGS] = settings
     app[PII] = PiiKeys.parse(settings.pii_key)
     app[ROUTE_TABLE] = ROUTES
     app[bookings.LANES] = {}
     app.cleanup_ctx.append(_connections)
     add_routes(app, ROUTES)
+    pages.add_static_routes(app)
+    app.on_response_prepare.append(cors.add_headers)
     return app
 
 

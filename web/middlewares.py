@@ -21,6 +21,7 @@ from web.responses import error_response
 
 REQUEST_ID = web.RequestKey("request_id", str)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_MANAGE_TOKEN = re.compile(r"(/manage/)[^/]+")
 _log = structlog.get_logger("web")
 _access = structlog.get_logger("web.access")
 
@@ -63,6 +64,11 @@ def request_id_of(request: web.Request) -> str:
     return header if _SAFE_REQUEST_ID.match(header) else str(new_id())
 
 
+def logged_path(path: str) -> str:
+    """The path without a manage token (contract §9: a token is never logged)."""
+    return _MANAGE_TOKEN.sub(r"\1[redacted]", path)
+
+
 def _as_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
@@ -101,7 +107,7 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     _access.info(
         "request",
         method=request.method,
-        path=request.path,
+        path=logged_path(request.path),
         status=response.status,
         duration_ms=round(elapsed * 1000, 2),
     )

@@ -27,6 +27,7 @@ class TextReply:
     status: int
     text: str
     content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def dumps(body: Any) -> str:

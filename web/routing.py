@@ -55,6 +55,19 @@ Handler = Callable[[Call], Awaitable[Reply | TextReply]]
 
 
 @dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: a value in this route's reply that another operation takes.
+
+    `parameters` maps the target's parameter names to runtime expressions such as
+    `$response.body#/booking/id`, so clients and stateful testers can follow them.
+    """
+
+    operation: str
+    parameters: Mapping[str, str]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str
@@ -69,6 +82,10 @@ class Route:
     refusal: Callable[[Call], Awaitable[Refusal | None]] | None = None
     rate_limit: str | None = None
     tag: str = "platform"
+    conflicts: tuple[ErrorCode, ...] = ()
+    """The 409 codes of the route's own refusals (the pipeline adds the idempotency ones)."""
+    links: Mapping[str, Link] = field(default_factory=dict)
+    """Followed from every successful reply (see `Link`)."""
 
 
 def add_routes(app: web.Application, routes: list[Route]) -> None:
@@ -95,7 +112,10 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
             limit_headers, reply = await _run_once(route, call, key, raw_body, refusal)
         if isinstance(reply, TextReply):
             return web.Response(
-                status=reply.status, text=reply.text, content_type=reply.content_type
+                status=reply.status,
+                text=reply.text,
+                content_type=reply.content_type,
+                headers={**limit_headers, **reply.headers},
             )
         return json_response(reply.status, reply.body, {**limit_headers, **reply.headers})
 

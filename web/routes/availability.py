@@ -21,7 +21,7 @@ from web.middlewares import REQUEST_ID
 from web.models import ErrorReply, ListQuery, Strict, SupportedDate
 from web.pagination import decode_cursor, page, uuid_part
 from web.responses import Reply
-from web.routing import Call, Route
+from web.routing import Call, Link, Route
 from web.state import ENGINE
 
 MAX_GENERATION_DAYS = 366
@@ -44,8 +44,8 @@ class AvailabilityIn(Strict):
     person_id: uuid.UUID | None = None
     rule_kind: Literal["WEEKLY", "DATE_RANGE", "EXCEPTION"]
     days_of_week: list[int] | None = Field(default=None, min_length=1, max_length=7)
-    start_time: str
-    end_time: str
+    start_time: str = Field(examples=["09:00"])
+    end_time: str = Field(examples=["17:00"])
     slot_capacity: int = Field(default=1, ge=1, le=10_000)
     slot_granularity_minutes: int = Field(default=15, ge=1, le=1440)
     slot_duration_minutes: int = Field(default=30, ge=1, le=1440)
@@ -326,6 +326,7 @@ ROUTES = [
         idempotent=True,
         rate_limit="admin",
         tag="availability",
+        conflicts=(ErrorCode.RULE_OVERLAP,),
     ),
     Route(
         "GET",
@@ -349,6 +350,7 @@ ROUTES = [
         idempotent=True,
         rate_limit="admin",
         tag="availability",
+        links={"GetJob": Link("get_job", {"id": "$response.body#/job/id"}, "Poll the job")},
     ),
     Route(
         "GET",

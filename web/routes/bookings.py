@@ -35,7 +35,7 @@ from web.models import ErrorReply, ListQuery, Strict
 from web.pagination import decode_cursor, encode_cursor, instant_part, uuid_part
 from web.replies import within
 from web.responses import Reply
-from web.routing import IDEMPOTENCY_CLAIM, Call, Route
+from web.routing import IDEMPOTENCY_CLAIM, Call, Link, Route
 from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS, SHARED_REDIS
 
 LANES = web.AppKey("lanes", dict)
@@ -46,8 +46,8 @@ DRAIN_WAKE_MS = 5_000
 
 
 class Customer(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    phone: str = Field(min_length=3, max_length=40)
+    name: str = Field(min_length=1, max_length=200, examples=["Layla Haddad"])
+    phone: str = Field(min_length=3, max_length=40, examples=["+971501234567"])
     email: EmailStr | None = None
 
     @field_validator("name")
@@ -77,7 +77,7 @@ class AdminChange(Strict):
 
 
 class CustomerOut(BaseModel):
-    name: str
+    name: str = Field(examples=["Layla Haddad"])
     phone: str
     email: str | None
 
@@ -87,7 +87,7 @@ class BookingOut(BaseModel):
     slot_id: str | None = None
     location_id: str | None = None
     person_id: str | None = None
-    status: str
+    status: str = Field(examples=["held"])
     start_at: str | None = None
     end_at: str | None = None
     customer: CustomerOut | None = None
@@ -378,6 +378,13 @@ async def list_bookings(call: Call) -> Reply:
 
 
 _ERRORS: dict[int, type[BaseModel] | None] = {404: ErrorReply, 409: ErrorReply}
+_REFUSED_HOLD = (ErrorCode.SLOT_FULL, ErrorCode.SLOT_UNAVAILABLE, ErrorCode.DUPLICATE_BOOKING)
+_BOOKING_ID = {"id": "$response.body#/booking/id"}
+_FOLLOW_BOOKING = {
+    "GetBooking": Link("get_booking", _BOOKING_ID, "Read the booking (and poll a 202)"),
+    "ConfirmBooking": Link("confirm_booking", _BOOKING_ID, "Confirm the hold before it expires"),
+    "CancelBooking": Link("cancel_booking", _BOOKING_ID, "Release the hold or cancel"),
+}
 
 ROUTES = [
     Route(
@@ -392,6 +399,8 @@ ROUTES = [
         refusal=full_slot,
         rate_limit="booking_post",
         tag="bookings",
+        conflicts=_REFUSED_HOLD,
+        links=_FOLLOW_BOOKING,
     ),
     Route(
         "GET",
@@ -401,6 +410,7 @@ ROUTES = [
         responses={200: BookingReply, **_ERRORS},
         rate_limit="user_get",
         tag="bookings",
+        conflicts=_REFUSED_HOLD,
     ),
     Route(
         "POST",
@@ -412,6 +422,8 @@ ROUTES = [
         replies_persisted_by_handler=True,
         rate_limit="booking_post",
         tag="bookings",
+        conflicts=(ErrorCode.HOLD_EXPIRED, ErrorCode.INVALID_STATE),
+        links={"GetBooking": _FOLLOW_BOOKING["GetBooking"]},
     ),
     Route(
         "POST",
@@ -423,6 +435,8 @@ ROUTES = [
         replies_persisted_by_handler=True,
         rate_limit="booking_post",
         tag="bookings",
+        conflicts=(ErrorCode.INVALID_STATE,),
+        links={"GetBooking": _FOLLOW_BOOKING["GetBooking"]},
     ),
     Route(
         "GET",
@@ -447,5 +461,6 @@ ROUTES = [
         replies_persisted_by_handler=True,
         rate_limit="admin",
         tag="bookings",
+        conflicts=(ErrorCode.SLOT_FULL, ErrorCode.SLOT_UNAVAILABLE, ErrorCode.INVALID_STATE),
     ),
 ]
