@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     rate_limit_admin: str = "600/minute"
     rate_limit_session_post: str = "20/minute"
     trusted_proxies: list[str] = Field(default_factory=list)
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
     dramatiq_heartbeat_timeout_ms: int = 15000
     log_level: str = "INFO"
     worker_metrics: bool = False

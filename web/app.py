@@ -3,9 +3,9 @@
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from common.pii import PiiKeys
+from common.redis_clients import async_client
 from common.settings import Settings
 from db.engine import create_engine
 from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
@@ -64,8 +64,11 @@ def create_app(settings: Settings) -> web.Application:
 async def _connections(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[ENGINE] = create_engine(settings.database_url)
-    app[REDIS] = Redis.from_url(settings.redis_url, decode_responses=True, max_connections=512)
-    app[SHARED_REDIS] = SharedRedis(settings.redis_url)
+    timeout = settings.redis_timeout_seconds
+    app[REDIS] = async_client(
+        settings.redis_url, timeout, decode_responses=True, max_connections=512
+    )
+    app[SHARED_REDIS] = SharedRedis(settings.redis_url, timeout)
     app[IDEMPOTENCY] = IdempotencyStore(
         app[REDIS],
         app[SHARED_REDIS],
