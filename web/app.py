@@ -8,6 +8,7 @@ from common.pii import PiiKeys
 from common.redis_clients import async_client
 from common.settings import Settings
 from db.engine import create_engine
+from web.accounts import StaffAccounts
 from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
@@ -17,6 +18,7 @@ from web.routes import availability, bookings, catalog, health, identity, ops, s
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.shared_redis import SharedRedis
 from web.state import (
+    ACCOUNTS,
     ENGINE,
     IDEMPOTENCY,
     LIMITER,
@@ -83,8 +85,13 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             "booking_post": settings.rate_limit_booking_post,
             "admin": settings.rate_limit_admin,
             "session_post": settings.rate_limit_session_post,
+            "ip_get": settings.rate_limit_ip_get,
+            "ip_booking_post": settings.rate_limit_ip_booking_post,
+            "login": settings.rate_limit_login,
+            "login_email": settings.rate_limit_login,
         },
     )
+    app[ACCOUNTS] = StaffAccounts(app[ENGINE])
     app[REPLIES] = Replies(app[REDIS])
     await app[REPLIES].start()
     app[AVAILABILITY_CACHE] = AvailabilityCache(settings.database_url)

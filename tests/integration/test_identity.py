@@ -1,7 +1,11 @@
 """Tokens: what is accepted, what is refused with 401, and how staff and visitors get one."""
 
+import asyncio
+import gc
+import os
 import time
 
+import aiohttp
 import jwt
 import pytest
 
@@ -122,3 +126,31 @@ async def test_visitor_session_token_has_user_role_and_its_own_subject(
     assert first.json["session_id"] != second.json["session_id"]
     forbidden = await api.get("/admin/v1/locations", token=first.json["session_token"])
     assert forbidden.status == 403
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def test_ten_thousand_padded_variants_of_one_token_grow_memory_by_under_5_mb(
+    api: Api,
+) -> None:
+    url = api.client.make_url("/admin/v1/locations")
+    visitor = token(["user"])
+
+    async def forbidden(session: aiohttp.ClientSession, variant: int) -> int:
+        padding = " " * (variant % 5000 + 1) + "\t" * (variant // 5000 + 1)
+        async with session.get(url, headers={"Authorization": "Bearer" + padding + visitor}) as r:
+            return r.status
+
+    async with aiohttp.ClientSession() as session:  # the test client keeps every response
+        await asyncio.gather(*(forbidden(session, n) for n in range(100)))  # warm buffers
+        gc.collect()
+        before = _resident_bytes()
+        for first in range(100, 10_100, 100):
+            batch = range(first, first + 100)
+            assert set(await asyncio.gather(*(forbidden(session, n) for n in batch))) == {403}
+        gc.collect()
+        grown = _resident_bytes() - before
+    assert grown < 5 * 1024 * 1024, f"grew by {grown / 1e6:.1f} MB"
