@@ -5,6 +5,7 @@ import contextlib
 import gc
 import logging
 import os
+import statistics
 import time
 from collections.abc import Iterator
 
@@ -172,3 +173,24 @@ async def test_ten_thousand_padded_variants_of_one_token_grow_memory_by_under_5_
             gc.collect()
             grown = _resident_bytes() - before
     assert grown < 5 * 1024 * 1024, f"grew by {grown / 1e6:.1f} MB"
+
+
+async def test_login_takes_as_long_for_an_unknown_email_as_for_a_staff_one(
+    api: Api, settings: Settings
+) -> None:
+    await create_staff(settings.database_url, "ops@example.org", "correct horse", ["admin"])
+
+    async def median_seconds(email: str) -> float:
+        timings = []
+        for attempt in range(5):
+            started = time.perf_counter()
+            refused = await api.post(
+                "/auth/token", json={"email": email, "password": f"wrong {attempt}"}
+            )
+            timings.append(time.perf_counter() - started)
+            assert refused.status == 401
+        return statistics.median(timings)
+
+    staff = await median_seconds("ops@example.org")
+    unknown = await median_seconds("nobody@example.org")
+    assert 1 / 3 < unknown / staff < 3, f"staff {staff:.3f} s, unknown {unknown:.3f} s"
