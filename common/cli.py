@@ -2,7 +2,8 @@
 
 - `migrate`: apply database migrations.
 - `create-staff EMAIL --role admin [--password …]`: create or update a staff account.
-- `token --role admin [--subject …]`: print a bearer token signed with JWT_SECRET.
+- `token EMAIL [--ttl …]`: print a bearer token for that staff account, with its roles; it
+  stops working when the account is deactivated, loses a role or changes its password.
 - `reencrypt-pii`: after putting a new key first in PII_KEY, rewrite older ciphertexts.
 """
 
@@ -11,17 +12,19 @@ import asyncio
 import getpass
 import sys
 
-from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from common.ids import new_id
+from common.passwords import hash_password
 from common.pii import PiiKeys
 from common.settings import get_settings
 from db.engine import create_engine
 from db.migrate import upgrade
 from db.pii import reencrypt
+from db.staff import account_by_email
 from domain.roles import STAFF_ROLES
-from web.identity import issue_token
+from domain.staff import StaffAccount
+from web.identity import issue_staff_token
 
 
 async def create_staff(database_url: str, email: str, password: str, roles: list[str]) -> str:
@@ -40,13 +43,22 @@ async def create_staff(database_url: str, email: str, password: str, roles: list
                 {
                     "id": new_id(),
                     "email": email.strip().lower(),
-                    "hash": PasswordHasher().hash(password),
+                    "hash": hash_password(password),
                     "roles": roles,
                 },
             )
     finally:
         await engine.dispose()
     return str(staff_id)
+
+
+async def find_staff(database_url: str, email: str) -> StaffAccount | None:
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            return await account_by_email(conn, email.strip().lower())
+    finally:
+        await engine.dispose()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,10 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_argument("email")
     staff.add_argument("--role", action="append", choices=sorted(STAFF_ROLES), required=True)
     staff.add_argument("--password", help="prompted for when omitted")
-    tok = commands.add_parser("token", help="print a bearer token")
-    tok.add_argument("--role", action="append", required=True)
-    tok.add_argument("--subject", default="cli")
-    tok.add_argument("--ttl", type=int, default=12 * 3600)
+    tok = commands.add_parser("token", help="print a bearer token for a staff account")
+    tok.add_argument("email")
+    tok.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     commands.add_parser("reencrypt-pii", help="re-encrypt customer PII under the current key")
     return parser
 
@@ -86,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         count = asyncio.run(_reencrypt(settings.database_url, settings.pii_key))
         print(f"re-encrypted {count} bookings")
     elif args.command == "token":
-        print(
-            issue_token(settings.jwt_secret, settings.jwt_issuer, args.subject, args.role, args.ttl)
-        )
+        account = asyncio.run(find_staff(settings.database_url, args.email))
+        if account is None or not account.active:
+            print(f"no active staff account {args.email}; see create-staff", file=sys.stderr)
+            return 1
+        print(issue_staff_token(settings.jwt_secret, settings.jwt_issuer, account, args.ttl))
     return 0
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.cli import create_staff
+from common.cli import create_staff, find_staff
 from common.pii import generate_key
 from db.migrate import upgrade
 
@@ -72,28 +72,24 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _admin_token(env: dict[str, str], staff_id: str) -> str:
-    from web.identity import issue_token
+def _admin_token(env: dict[str, str]) -> str:
+    """A token for the admin account, which stops working if its password changes."""
+    from web.identity import issue_staff_token
 
-    return issue_token(
-        env["JWT_SECRET"],
-        env.get("JWT_ISSUER", "general-scheduler"),
-        staff_id,
-        ["admin"],
-        12 * 3600,
-    )
+    account = asyncio.run(find_staff(env["DATABASE_URL"], ADMIN_EMAIL))
+    assert account is not None, "the admin account was just created"
+    issuer = env.get("JWT_ISSUER", "general-scheduler")
+    return issue_staff_token(env["JWT_SECRET"], issuer, account, 12 * 3600)
 
 
 def main() -> int:
     DATA.mkdir(exist_ok=True)
     env = _environment()
     upgrade(env["DATABASE_URL"])
-    staff_id = asyncio.run(
-        create_staff(env["DATABASE_URL"], ADMIN_EMAIL, env["ADMIN_PASSWORD"], ["admin"])
-    )
+    asyncio.run(create_staff(env["DATABASE_URL"], ADMIN_EMAIL, env["ADMIN_PASSWORD"], ["admin"]))
     host, port = env.get("HTTP_HOST", "127.0.0.1"), env.get("HTTP_PORT", "8080")
     dashboard_port = env.get("DASHBOARD_PORT", "8081")
-    token = _admin_token(env, staff_id)
+    token = _admin_token(env)
     print(
         f"\nGeneral Scheduler\n"
         f"  API        http://{host}:{port}   (docs: http://{host}:{port}/docs)\n"

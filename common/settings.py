@@ -71,9 +71,13 @@ class Settings(BaseSettings):
     rate_limit_booking_post: str = "10/minute"
     rate_limit_admin: str = "600/minute"
     rate_limit_session_post: str = "20/minute"
+    rate_limit_ip_get: str = "300/minute"
+    rate_limit_ip_booking_post: str = "30/minute"
+    rate_limit_login: str = "10/minute"
     trusted_proxies: list[str] = Field(default_factory=list)
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     public_base_url: str = ""
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
     dramatiq_heartbeat_timeout_ms: int = 15000
     log_level: str = "INFO"
     worker_metrics: bool = False

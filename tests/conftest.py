@@ -23,6 +23,9 @@ TEST_ENV = {
     "RATE_LIMIT_BOOKING_POST": "100000/minute",
     "RATE_LIMIT_ADMIN": "100000/minute",
     "RATE_LIMIT_SESSION_POST": "100000/minute",
+    "RATE_LIMIT_IP_GET": "100000/minute",
+    "RATE_LIMIT_IP_BOOKING_POST": "100000/minute",
+    "RATE_LIMIT_LOGIN": "100000/minute",
 }
 
 

@@ -3,12 +3,13 @@
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from common.pii import PiiKeys
+from common.redis_clients import async_client
 from common.settings import Settings
 from db.engine import create_engine
 from web import cors
+from web.accounts import StaffAccounts
 from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
@@ -18,6 +19,7 @@ from web.routes import availability, bookings, catalog, health, identity, ops, p
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.shared_redis import SharedRedis
 from web.state import (
+    ACCOUNTS,
     ENGINE,
     IDEMPOTENCY,
     LIMITER,
@@ -70,8 +72,11 @@ def create_app(settings: Settings) -> web.Application:
 async def _connections(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[ENGINE] = create_engine(settings.database_url)
-    app[REDIS] = Redis.from_url(settings.redis_url, decode_responses=True, max_connections=512)
-    app[SHARED_REDIS] = SharedRedis(settings.redis_url)
+    timeout = settings.redis_timeout_seconds
+    app[REDIS] = async_client(
+        settings.redis_url, timeout, decode_responses=True, max_connections=512
+    )
+    app[SHARED_REDIS] = SharedRedis(settings.redis_url, timeout)
     app[IDEMPOTENCY] = IdempotencyStore(
         app[REDIS],
         app[SHARED_REDIS],
@@ -87,8 +92,13 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             "booking_post": settings.rate_limit_booking_post,
             "admin": settings.rate_limit_admin,
             "session_post": settings.rate_limit_session_post,
+            "ip_get": settings.rate_limit_ip_get,
+            "ip_booking_post": settings.rate_limit_ip_booking_post,
+            "login": settings.rate_limit_login,
+            "login_email": settings.rate_limit_login,
         },
     )
+    app[ACCOUNTS] = StaffAccounts(app[ENGINE])
     app[REPLIES] = Replies(app[REDIS])
     await app[REPLIES].start()
     app[AVAILABILITY_CACHE] = AvailabilityCache(settings.database_url)

@@ -1,4 +1,9 @@
-"""The client's address: the peer, or X-Forwarded-For when the peer is a trusted proxy."""
+"""The client's address: the peer, or X-Forwarded-For when the peer is a trusted proxy.
+
+Per-IP budgets are only as good as this address: `X-Forwarded-For` is believed
+only from the proxies `TRUSTED_PROXIES` names, and then the client is the last hop
+that is not one of them (earlier hops are whatever the client chose to write).
+"""
 
 import ipaddress
 
@@ -6,10 +11,16 @@ from aiohttp import web
 
 
 def client_ip(request: web.Request, trusted_proxies: list[str]) -> str:
-    peer = request.remote or "unknown"
+    return client_address(
+        request.remote, request.headers.get("X-Forwarded-For", ""), trusted_proxies
+    )
+
+
+def client_address(peer: str | None, forwarded_for: str, trusted_proxies: list[str]) -> str:
+    peer = peer or "unknown"
     if not trusted_proxies or not _is_trusted(peer, trusted_proxies):
         return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, trusted_proxies):
             return hop

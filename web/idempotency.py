@@ -27,7 +27,7 @@ from common.pii import PiiKeys
 from db import idempotency
 from db.idempotency import StoredReply
 from domain.errors import ApiError, ErrorCode
-from web.ratelimit import SPEND_LUA, Budget
+from web.ratelimit import SPEND_LUA, Spend, budget_args, budget_keys, settle
 from web.responses import Reply
 from web.shared_redis import Script, SharedRedis
 
@@ -53,41 +53,40 @@ end
 """
 
 
-# KEYS: rate-limit key ('' for none), idempotency key, admission count ('' for none), its
-# probe key, the key holding when this Redis began to remember (Unix ms, set by the first
-# call).
-# ARGV: interval µs, period µs, claim, claim TTL, refusal record, record TTL, probe
-# window ms. An admitted request takes one from the count; at zero the refusal is the
-# reply, except that in the count's last `PROBE_MS` one request a window goes on to be
-# checked, so a count still true is renewed before it lapses rather than letting a wave
-# of requests through when it does. No count: everyone goes on. A refusal returns since
-# when Redis remembers: a key answered before then may have been forgotten (a flush, a
-# restart without persistence), and its reply is then looked for in Postgres.
+# KEYS: idempotency key, admission count ('' for none), its probe key, the key holding
+# when this Redis began to remember (Unix ms, set by the first call), then the keys of the
+# rate-limit budgets to spend.
+# ARGV: claim, claim TTL, refusal record, record TTL, probe window ms, then each budget's
+# interval and period µs. An admitted request takes one from the count; at zero the
+# refusal is the reply, except that in the count's last `PROBE_MS` one request a window
+# goes on to be checked, so a count still true is renewed before it lapses rather than
+# letting a wave of requests through when it does. No count: everyone goes on. A refusal
+# returns since when Redis remembers: a key answered before then may have been forgotten
+# (a flush, a restart without persistence), and its reply is then looked for in Postgres.
 _ADMIT = Script(
     SPEND_LUA
     + """
-local since = redis.call('GET', KEYS[5])
+local since = redis.call('GET', KEYS[4])
 if not since then
   local clock = redis.call('TIME')
   since = string.format('%d', tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
-  redis.call('SET', KEYS[5], since)
+  redis.call('SET', KEYS[4], since)
 end
-local spent = {1, -1, 0, 0}
-if KEYS[1] ~= '' then
-  spent = spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-  if spent[1] == 0 then return {spent, 'limited'} end
+local spent = spend_all(5, 6)
+for _, budget in ipairs(spent) do
+  if budget[1] == 0 then return {spent, 'limited'} end
 end
-local existing = redis.call('GET', KEYS[2])
+local existing = redis.call('GET', KEYS[1])
 if existing then return {spent, 'replay', existing} end
-local left = KEYS[3] ~= '' and tonumber(redis.call('GET', KEYS[3]))
+local left = KEYS[2] ~= '' and tonumber(redis.call('GET', KEYS[2]))
 if left and left > 0 then
-  redis.call('DECR', KEYS[3])
-elseif left and (redis.call('PTTL', KEYS[3]) > tonumber(ARGV[7])
-    or not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[7])) then
-  redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
+  redis.call('DECR', KEYS[2])
+elseif left and (redis.call('PTTL', KEYS[2]) > tonumber(ARGV[5])
+    or not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5])) then
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
   return {spent, 'refused', since}
 end
-redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return {spent, 'claimed'}
 """
 )
@@ -135,12 +134,12 @@ class IdempotencyStore:
         key: str,
         digest: str,
         check_durable: bool,
-        spend: tuple[Budget, str] | None = None,
+        spends: list[Spend] | None = None,
         refusal: Refusal | None = None,
     ) -> Admission:
-        """Spends the budget, then claims the key, replays its reply, or stores the refusal."""
+        """Spends the budgets, then claims the key, replays its reply, or stores the refusal."""
         rkey = keys.idempotency(actor, key)
-        budget, caller = spend if spend else (None, "")
+        spends = spends or []
         refused = ""
         if refusal is not None:
             refused = stored_replies.record(
@@ -149,31 +148,35 @@ class IdempotencyStore:
         spent, outcome, *existing = await self._shared.run(
             _ADMIT,
             [
-                budget.key(caller) if budget else "",
                 rkey,
                 refusal.count if refusal else "",
                 f"{refusal.count}:probe" if refusal else "",
                 keys.IDEMPOTENCY_SINCE,
+                *budget_keys(spends),
             ],
             [
-                budget.interval_us if budget else 0,
-                budget.period_us if budget else 0,
                 stored_replies.claim(digest),
                 self._pending,
                 refused,
                 self._ttl,
                 PROBE_MS,
+                *budget_args(spends),
             ],
         )
-        admission = Admission(budget.settle(spent) if budget else {})
-        if outcome == "replay":
-            admission.reply = _resolve(stored_replies.parse(self._pii, existing[0]), digest)
-        elif outcome == "refused":
-            admission.reply = refusal.reply if refusal else None
-            if await self._may_have_forgotten(int(existing[0])):
-                admission.reply = await self._durable_replay(actor, key, digest) or refusal.reply
-        elif check_durable:
-            admission.reply = await self._durable_replay(actor, key, digest)
+        admission = Admission(settle(spends, spent))
+        try:
+            if outcome == "replay":
+                admission.reply = _resolve(stored_replies.parse(self._pii, existing[0]), digest)
+            elif outcome == "refused":
+                admission.reply = refusal.reply if refusal else None
+                if await self._may_have_forgotten(int(existing[0])):
+                    replay = await self._durable_replay(actor, key, digest)
+                    admission.reply = replay or refusal.reply
+            elif check_durable:
+                admission.reply = await self._durable_replay(actor, key, digest)
+        except ApiError as error:
+            error.headers = {**admission.headers, **error.headers}
+            raise
         return admission
 
     async def _may_have_forgotten(self, since: int) -> bool:

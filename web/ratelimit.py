@@ -2,8 +2,13 @@
 
 Budgets use GCRA (the generic cell rate algorithm): one Redis key per caller
 holding a "theoretical arrival time", updated by one script call, so a limited
-request costs a single round trip. A budget of `N/period` allows a burst of N
-and refills continuously at N per period.
+request costs a single round trip, however many budgets it spends (a visitor's
+session and its IP address). A budget of `N/period` allows a burst of N and
+refills continuously at N per period.
+
+Replies carry the contract's `RateLimit-Limit`, `-Remaining` and `-Reset` of the
+budget closest to empty, and the IETF draft's (draft-ietf-httpapi-ratelimit-headers)
+`RateLimit-Policy` listing every budget spent and `RateLimit` for that closest one.
 """
 
 import math
@@ -14,26 +19,43 @@ from limits import parse
 from domain.errors import ApiError, ErrorCode
 from web.shared_redis import Script, SharedRedis
 
-# Times are integer microseconds (exact in Lua's doubles). `spend` returns {allowed,
-# remaining, µs until the budget is full again, µs until the next request fits}. It is a
-# Lua function so that other scripts (idempotency's admission) can spend in the same call.
+# Times are integer microseconds (exact in Lua's doubles). `spend_all(first_key, first_arg)`
+# spends one unit from each budget KEYS[first_key..], whose interval and period are the
+# ARGV pairs from `first_arg` on, or from none of them when one is empty. For each budget
+# it returns {allowed, remaining, µs until the budget is full again, µs until the next
+# request fits}. It is a Lua function so that other scripts (idempotency's admission) can
+# spend in the same call.
 SPEND_LUA = """
 if redis.replicate_commands then redis.replicate_commands() end
-local function spend(key, interval, period)
+local function spend_all(first_key, first_arg)
   local clock = redis.call('TIME')
   local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-  local tat = tonumber(redis.call('GET', key) or now)
-  if tat < now then tat = now end
-  local new_tat = tat + interval
-  local allow_at = new_tat - period
-  if allow_at > now then
-    return {0, 0, tat - now, allow_at - now}
+  local results, tats, allowed = {}, {}, true
+  for i = first_key, #KEYS do
+    local arg = first_arg + 2 * (i - first_key)
+    local interval, period = tonumber(ARGV[arg]), tonumber(ARGV[arg + 1])
+    local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or now), now)
+    local new_tat = tat + interval
+    local allow_at = new_tat - period
+    if allow_at > now then
+      allowed = false
+      results[#results + 1] = {0, 0, tat - now, allow_at - now}
+    else
+      local left = math.floor((period - (new_tat - now)) / interval)
+      results[#results + 1] = {1, left, new_tat - now, 0}
+    end
+    tats[i] = new_tat
   end
-  redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
-  return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now, 0}
+  if allowed then
+    for i = first_key, #KEYS do
+      local ttl = math.ceil((tats[i] - now) / 1000)
+      redis.call('SET', KEYS[i], string.format('%d', tats[i]), 'PX', ttl)
+    end
+  end
+  return results
 end
 """
-_HIT = Script(SPEND_LUA + "return spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))")
+_SPEND = Script(SPEND_LUA + "return spend_all(1, 1)")
 
 
 @dataclass(frozen=True)
@@ -54,22 +76,54 @@ class Budget:
     def key(self, caller: str) -> str:
         return f"ratelimit:{self.name}:{caller}"
 
-    def settle(self, spent: list[int]) -> dict[str, str]:
-        """The RateLimit headers of a spend's result, or 429 when the budget was empty."""
-        allowed, remaining, reset_us, retry_us = (int(v) for v in spent)
-        headers = {
-            "RateLimit-Limit": str(self.amount),
-            "RateLimit-Remaining": str(max(0, remaining)),
-            "RateLimit-Reset": str(math.ceil(reset_us / 1_000_000)),
-        }
-        if not allowed:
-            raise ApiError(
-                ErrorCode.RATE_LIMITED,
-                "too many requests, retry later",
-                {"limit": f"{self.amount} per {self.period_us // 1_000_000} s"},
-                headers={**headers, "Retry-After": str(max(1, math.ceil(retry_us / 1e6)))},
-            )
-        return headers
+    @property
+    def policy(self) -> str:
+        """This budget as an item of the draft's `RateLimit-Policy` field."""
+        return f'"{self.name}";q={self.amount};w={self.period_us // 1_000_000}'
+
+
+Spend = tuple[Budget, str]
+"""A budget and the caller (`sub:…`, `ip:…`) it is spent for."""
+
+
+def budget_keys(spends: list[Spend]) -> list[str]:
+    return [budget.key(caller) for budget, caller in spends]
+
+
+def budget_args(spends: list[Spend]) -> list[int]:
+    return [value for budget, _ in spends for value in (budget.interval_us, budget.period_us)]
+
+
+def settle(spends: list[Spend], spent: list[list[int]]) -> dict[str, str]:
+    """The RateLimit headers of a spend's result, or 429 when a budget was empty.
+
+    The headers speak of the budget that refused, else of the one with the fewest left.
+    """
+    if not spends:
+        return {}
+    results = [
+        (budget, *(int(v) for v in result))
+        for (budget, _), result in zip(spends, spent, strict=True)
+    ]
+    budget, allowed, remaining, reset_us, retry_us = min(results, key=lambda r: (r[1], r[2]))
+    remaining = max(0, remaining)
+    reset = math.ceil(reset_us / 1_000_000)
+    retry_after = max(1, math.ceil(retry_us / 1_000_000))
+    headers = {
+        "RateLimit-Limit": str(budget.amount),
+        "RateLimit-Remaining": str(remaining),
+        "RateLimit-Reset": str(reset),
+        "RateLimit-Policy": ", ".join(b.policy for b, _ in spends),
+        "RateLimit": f'"{budget.name}";r={remaining};t={reset if allowed else retry_after}',
+    }
+    if not allowed:
+        raise ApiError(
+            ErrorCode.RATE_LIMITED,
+            "too many requests, retry later",
+            {"limit": f"{budget.amount} per {budget.period_us // 1_000_000} s"},
+            headers={**headers, "Retry-After": str(retry_after)},
+        )
+    return headers
 
 
 class RateLimiter:
@@ -80,10 +134,9 @@ class RateLimiter:
     def budget(self, name: str) -> Budget:
         return self._budgets[name]
 
-    async def hit(self, budget_name: str, caller: str) -> dict[str, str]:
-        """Spends one unit of `caller`'s budget; returns the RateLimit headers or raises 429."""
-        budget = self._budgets[budget_name]
-        spent = await self._redis.run(
-            _HIT, [budget.key(caller)], [budget.interval_us, budget.period_us]
-        )
-        return budget.settle(spent)
+    async def spend(self, spends: list[Spend]) -> dict[str, str]:
+        """Spends one unit of every budget, or none; returns the RateLimit headers or raises 429."""
+        if not spends:
+            return {}
+        spent = await self._redis.run(_SPEND, budget_keys(spends), budget_args(spends))
+        return settle(spends, spent)

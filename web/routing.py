@@ -9,7 +9,14 @@ document is generated from the same declarations.
 The request is read and validated before the budget is spent, so that a valid
 idempotent request spends, claims its key and, when its route can tell already
 (`refusal`), gets its answer in one Redis call; an invalid one still spends
-first, so 429 keeps its place before the request's own faults.
+first, so 429 keeps its place before the request's own faults. A forbidden request
+spends too, and a request without a valid token spends its IP address's budget:
+refusing costs the caller as much as serving. Replies past the spend, 4xx
+included, carry the RateLimit headers.
+
+Budgets: the caller's (its token's `sub`, or its IP address without a token), and
+for a visitor session also its IP address's (sessions are free to mint, addresses
+are not). Tokens a product mints for its users spend only their own.
 """
 
 import json
@@ -27,8 +34,9 @@ from web.clientip import client_ip
 from web.idempotency import Refusal, request_hash, valid_key
 from web.identity import Identity, verify_token
 from web.middlewares import REQUEST_ID
+from web.ratelimit import Spend
 from web.responses import Reply, TextReply, json_response
-from web.state import IDEMPOTENCY, LIMITER, SETTINGS
+from web.state import ACCOUNTS, IDEMPOTENCY, LIMITER, SETTINGS
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32
@@ -81,6 +89,8 @@ class Route:
     replies_persisted_by_handler: bool = False
     refusal: Callable[[Call], Awaitable[Refusal | None]] | None = None
     rate_limit: str | None = None
+    extra_budgets: Callable[[Call], list[tuple[str, str]]] | None = None
+    """(budget, caller) pairs a valid request spends besides its own (a login's email)."""
     tag: str = "platform"
     conflicts: tuple[ErrorCode, ...] = ()
     """The 409 codes of the route's own refusals (the pipeline adds the idempotency ones)."""
@@ -95,21 +105,31 @@ def add_routes(app: web.Application, routes: list[Route]) -> None:
 
 def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
-        identity = _authenticate(request, route)
+        limit_headers: dict[str, str] = {}
         try:
-            key = _idempotency_key(request, route)
-            query = _parse_query(route, request)
-            raw_body = await _read_json(request) if route.body else None
-            call = Call(request, identity, _validate(route.body, raw_body), query)
-            refusal = await route.refusal(call) if key and route.refusal else None
-        except ApiError:
-            await _spend_budget(request, route, identity)
+            identity = await _authenticate(request, route)
+            spends = _spends(request, route, identity)
+            if _forbidden(route, identity):
+                limit_headers = await request.app[LIMITER].spend(spends)
+                raise ApiError(ErrorCode.FORBIDDEN, "your role may not do this")
+            try:
+                key = _idempotency_key(request, route)
+                query = _parse_query(route, request)
+                raw_body = await _read_json(request) if route.body else None
+                call = Call(request, identity, _validate(route.body, raw_body), query)
+                refusal = await route.refusal(call) if key and route.refusal else None
+            except ApiError:
+                limit_headers = await request.app[LIMITER].spend(spends)
+                raise
+            spends += _extra_spends(route, call)
+            if key is None:
+                limit_headers = await request.app[LIMITER].spend(spends)
+                reply = await route.handler(call)
+            else:
+                limit_headers, reply = await _run_once(route, call, key, raw_body, refusal, spends)
+        except ApiError as error:
+            error.headers = {**limit_headers, **error.headers}
             raise
-        if key is None:
-            limit_headers = await _spend_budget(request, route, identity)
-            reply = await route.handler(call)
-        else:
-            limit_headers, reply = await _run_once(route, call, key, raw_body, refusal)
         if isinstance(reply, TextReply):
             return web.Response(
                 status=reply.status,
@@ -123,30 +143,59 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
     return handle
 
 
-def _authenticate(request: web.Request, route: Route) -> Identity | None:
+async def _authenticate(request: web.Request, route: Route) -> Identity | None:
+    """The caller's identity (None on public routes), or 401 after spending its IP
+    address's budget."""
     if route.access == "public":
         return None
     settings = request.app[SETTINGS]
-    identity = verify_token(
-        request.headers.get("Authorization"), settings.jwt_secret, settings.jwt_issuer
-    )
-    if isinstance(route.access, Permission) and not allows(identity.roles, route.access):
-        raise ApiError(ErrorCode.FORBIDDEN, "your role may not do this")
+    try:
+        identity = verify_token(
+            request.headers.get("Authorization"), settings.jwt_secret, settings.jwt_issuer
+        )
+        await request.app[ACCOUNTS].check(identity)
+    except ApiError as error:
+        headers = await request.app[LIMITER].spend(_ip_ceiling(request, route))
+        error.headers = {**headers, **error.headers}
+        raise
     return identity
 
 
-def _caller(request: web.Request, identity: Identity | None) -> str:
-    if identity is not None:
-        return f"sub:{identity.subject}"
-    return f"ip:{client_ip(request, request.app[SETTINGS].trusted_proxies)}"
+def _forbidden(route: Route, identity: Identity | None) -> bool:
+    if not isinstance(route.access, Permission):
+        return False
+    return identity is None or not allows(identity.roles, route.access)
 
 
-async def _spend_budget(
-    request: web.Request, route: Route, identity: Identity | None
-) -> dict[str, str]:
+def _spends(request: web.Request, route: Route, identity: Identity | None) -> list[Spend]:
     if route.rate_limit is None:
-        return {}
-    return await request.app[LIMITER].hit(route.rate_limit, _caller(request, identity))
+        return []
+    budget = request.app[LIMITER].budget(route.rate_limit)
+    if identity is None:
+        return [(budget, _ip_caller(request))]
+    spends = [(budget, f"sub:{identity.subject}")]
+    if identity.session:
+        spends += _ip_ceiling(request, route)
+    return spends
+
+
+def _ip_ceiling(request: web.Request, route: Route) -> list[Spend]:
+    """The client IP's budget of a limited route: one for reads, one for writes."""
+    if route.rate_limit is None:
+        return []
+    name = "ip_get" if route.method == "GET" else "ip_booking_post"
+    return [(request.app[LIMITER].budget(name), _ip_caller(request))]
+
+
+def _extra_spends(route: Route, call: Call) -> list[Spend]:
+    if route.extra_budgets is None:
+        return []
+    limiter = call.request.app[LIMITER]
+    return [(limiter.budget(name), caller) for name, caller in route.extra_budgets(call)]
+
+
+def _ip_caller(request: web.Request) -> str:
+    return f"ip:{client_ip(request, request.app[SETTINGS].trusted_proxies)}"
 
 
 def _idempotency_key(request: web.Request, route: Route) -> str | None:
@@ -162,17 +211,18 @@ def _idempotency_key(request: web.Request, route: Route) -> str | None:
 
 
 async def _run_once(
-    route: Route, call: Call, key: str, raw_body: Any, refusal: Refusal | None
+    route: Route,
+    call: Call,
+    key: str,
+    raw_body: Any,
+    refusal: Refusal | None,
+    spends: list[Spend],
 ) -> tuple[dict[str, str], Reply | TextReply]:
     """Runs the handler once per key; replays (or refuses) without running it."""
     store = call.request.app[IDEMPOTENCY]
     digest = request_hash(call.request.method, call.request.path, raw_body)
     durable = not route.replies_persisted_by_handler
-    spend = None
-    if route.rate_limit is not None:
-        budget = call.request.app[LIMITER].budget(route.rate_limit)
-        spend = (budget, _caller(call.request, call.identity))
-    admission = await store.begin(call.actor, key, digest, durable, spend, refusal)
+    admission = await store.begin(call.actor, key, digest, durable, spends, refusal)
     if admission.reply is not None:
         return admission.headers, admission.reply
     call.request[IDEMPOTENCY_CLAIM] = (key, digest)

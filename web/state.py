@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.pii import PiiKeys
 from common.settings import Settings
+from web.accounts import StaffAccounts
 from web.idempotency import IdempotencyStore
 from web.ratelimit import RateLimiter
 from web.replies import Replies
@@ -19,5 +20,6 @@ SHARED_REDIS = web.AppKey("shared_redis", SharedRedis)
 PII = web.AppKey("pii", PiiKeys)
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
 LIMITER = web.AppKey("limiter", RateLimiter)
+ACCOUNTS = web.AppKey("accounts", StaffAccounts)
 REPLIES = web.AppKey("replies", Replies)
 ROUTE_TABLE = web.AppKey("route_table", list)

@@ -19,6 +19,7 @@ from dramatiq.middleware import (
 )
 from dramatiq.middleware.prometheus import Prometheus
 
+from common.redis_clients import sync_client
 from common.settings import Settings, get_settings
 from workers.context import RequestContext
 from workers.startup import FreezeStartupObjects
@@ -26,6 +27,8 @@ from workers.startup import FreezeStartupObjects
 MAX_RETRIES = 5
 MIN_BACKOFF_MS = 100
 MAX_BACKOFF_MS = 10_000
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+"""Dramatiq's own default, for processes that import the broker without `REDIS_URL`."""
 
 
 def build_broker(settings: Settings) -> RedisBroker:
@@ -44,7 +47,7 @@ def build_broker(settings: Settings) -> RedisBroker:
         # Serves worker metrics on dramatiq_prom_host:dramatiq_prom_port (0.0.0.0:9191).
         middleware.append(Prometheus())
     return RedisBroker(
-        url=settings.redis_url,
+        client=sync_client(settings.redis_url or DEFAULT_REDIS_URL, settings.redis_timeout_seconds),
         middleware=middleware,
         heartbeat_timeout=settings.dramatiq_heartbeat_timeout_ms,
         maintenance_chance=1000,

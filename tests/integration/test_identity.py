@@ -1,7 +1,15 @@
 """Tokens: what is accepted, what is refused with 401, and how staff and visitors get one."""
 
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import statistics
 import time
+from collections.abc import Iterator
 
+import aiohttp
 import jwt
 import pytest
 
@@ -122,3 +130,67 @@ async def test_visitor_session_token_has_user_role_and_its_own_subject(
     assert first.json["session_id"] != second.json["session_id"]
     forbidden = await api.get("/admin/v1/locations", token=first.json["session_token"])
     assert forbidden.status == 403
+
+
+@contextlib.contextmanager
+def _access_logs_off() -> Iterator[None]:
+    """pytest keeps every captured log record, which would count as the process's growth."""
+    loggers = [logging.getLogger(name) for name in ("web.access", "aiohttp.access")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def test_ten_thousand_padded_variants_of_one_token_grow_memory_by_under_5_mb(
+    api: Api,
+) -> None:
+    url = api.client.make_url("/admin/v1/locations")
+    visitor = token(["user"])
+
+    async def forbidden(session: aiohttp.ClientSession, variant: int) -> int:
+        padding = " " * (variant % 5000 + 1) + "\t" * (variant // 5000 + 1)
+        async with session.get(url, headers={"Authorization": "Bearer" + padding + visitor}) as r:
+            return r.status
+
+    with _access_logs_off():
+        async with aiohttp.ClientSession() as session:  # the test client keeps every reply
+            await asyncio.gather(*(forbidden(session, n) for n in range(100)))  # warms buffers
+            gc.collect()
+            before = _resident_bytes()
+            for first in range(100, 10_100, 100):
+                batch = range(first, first + 100)
+                assert set(await asyncio.gather(*(forbidden(session, n) for n in batch))) == {403}
+            gc.collect()
+            grown = _resident_bytes() - before
+    assert grown < 5 * 1024 * 1024, f"grew by {grown / 1e6:.1f} MB"
+
+
+async def test_login_takes_as_long_for_an_unknown_email_as_for_a_staff_one(
+    api: Api, settings: Settings
+) -> None:
+    await create_staff(settings.database_url, "ops@example.org", "correct horse", ["admin"])
+
+    async def median_seconds(email: str) -> float:
+        timings = []
+        for attempt in range(5):
+            started = time.perf_counter()
+            refused = await api.post(
+                "/auth/token", json={"email": email, "password": f"wrong {attempt}"}
+            )
+            timings.append(time.perf_counter() - started)
+            assert refused.status == 401
+        return statistics.median(timings)
+
+    staff = await median_seconds("ops@example.org")
+    unknown = await median_seconds("nobody@example.org")
+    assert 1 / 3 < unknown / staff < 3, f"staff {staff:.3f} s, unknown {unknown:.3f} s"

@@ -1,13 +1,19 @@
 """Budgets per caller, shared by every web process through Redis."""
 
 import asyncio
+import contextlib
+import re
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
+import redis
 from aiohttp.test_utils import TestClient, TestServer
 
 from common.settings import Settings
+from tests.support import rows
 from tests.support.api import Api, token
 from web.app import create_app
 
@@ -149,3 +155,168 @@ async def test_invalid_requests_spend_the_budget_and_429_comes_first(
         for _ in range(3)
     ]
     assert statuses == [422, 422, 429]
+
+
+@pytest.fixture
+async def ip_limited(settings: Settings) -> AsyncIterator[Api]:
+    api = await _api(
+        settings.model_copy(
+            update={
+                "rate_limit_ip_get": "3/minute",
+                "rate_limit_ip_booking_post": "3/minute",
+                "rate_limit_admin": "3/minute",
+            }
+        )
+    )
+    try:
+        yield api
+    finally:
+        await api.client.close()
+
+
+async def _session(api: Api) -> str:
+    return (await api.post("/v1/sessions")).json["session_token"]
+
+
+async def test_fresh_sessions_share_their_ip_address_budget(ip_limited: Api) -> None:
+    statuses = [
+        (
+            await ip_limited.get(f"/v1/bookings/{uuid.uuid4()}", token=await _session(ip_limited))
+        ).status
+        for _ in range(4)
+    ]
+    assert statuses == [404, 404, 404, 429]
+
+
+async def test_fresh_sessions_share_their_ip_address_budget_for_bookings(ip_limited: Api) -> None:
+    statuses = [
+        (await ip_limited.post("/v1/bookings", token=await _session(ip_limited), json={})).status
+        for _ in range(4)
+    ]
+    assert statuses == [422, 422, 422, 429]
+
+
+async def test_tokens_a_product_mints_are_not_ip_limited(ip_limited: Api) -> None:
+    statuses = [
+        (await ip_limited.get(f"/v1/bookings/{uuid.uuid4()}", token=token(["user"]))).status
+        for _ in range(4)
+    ]
+    assert statuses == [404, 404, 404, 404]
+
+
+async def test_requests_without_a_valid_token_spend_the_ip_address_budget(
+    ip_limited: Api,
+) -> None:
+    replies = [await ip_limited.get(f"/v1/bookings/{uuid.uuid4()}") for _ in range(4)]
+    assert [r.status for r in replies] == [401, 401, 401, 429]
+    assert replies[0].headers["RateLimit-Remaining"] == "2"
+
+
+async def test_a_forbidden_request_spends_the_budget(ip_limited: Api) -> None:
+    visitor = token(["user"])
+    replies = [await ip_limited.get("/admin/v1/locations", token=visitor) for _ in range(4)]
+    assert [r.status for r in replies] == [403, 403, 403, 429]
+    assert replies[0].headers["RateLimit-Remaining"] == "2"
+
+
+async def test_a_sessions_hold_spends_both_budgets_in_one_redis_call(
+    ip_limited: Api, db: asyncpg.Connection, settings: Settings
+) -> None:
+    slot_id = await rows.slot(db, await rows.location(db), booked=1)
+    body = {"slot_id": str(slot_id), "customer": {"name": "Ann", "phone": "+971501234567"}}
+    warm = await ip_limited.post("/v1/bookings", token=await _session(ip_limited), json=body)
+    assert warm.code == "SLOT_FULL"
+    visitor = await _session(ip_limited)
+    with _commands_sent(settings) as sent:
+        refused = await ip_limited.post("/v1/bookings", token=visitor, json=body)
+    assert refused.code == "SLOT_FULL"
+    assert [command.split()[0].upper() for command in sent] == ["EVALSHA"]
+    assert refused.headers["RateLimit-Policy"] == (
+        '"booking_post";q=100000;w=60, "ip_booking_post";q=3;w=60'
+    )
+    assert refused.headers["RateLimit-Remaining"] == "1"
+
+
+@contextlib.contextmanager
+def _commands_sent(settings: Settings) -> Iterator[list[str]]:
+    """The commands clients send to the test's Redis db meanwhile (not those scripts run)."""
+    watcher = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    signal = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    signal.ping()  # connected (its db selected) before the watch begins
+    db = watcher.connection_pool.connection_kwargs.get("db", 0)
+    marker = f"done-{uuid.uuid4()}"
+    sent: list[str] = []
+    with watcher.monitor() as monitor:
+        yield sent
+        signal.echo(marker)
+        for command in monitor.listen():
+            if marker in command["command"]:
+                break
+            if command["db"] == db and command["client_type"] != "lua":
+                sent.append(command["command"])
+    watcher.close()
+    signal.close()
+
+
+async def test_login_is_limited_per_email_whatever_the_address(settings: Settings) -> None:
+    api = await _api(
+        settings.model_copy(
+            update={"rate_limit_login": "3/minute", "trusted_proxies": ["127.0.0.0/8"]}
+        )
+    )
+    try:
+        statuses = [
+            (
+                await api.post(
+                    "/auth/token",
+                    json={"email": "boss@example.org", "password": "guess"},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                )
+            ).status
+            for i in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
+    finally:
+        await api.client.close()
+
+
+async def test_login_is_limited_per_address_whatever_the_email(settings: Settings) -> None:
+    api = await _api(settings.model_copy(update={"rate_limit_login": "3/minute"}))
+    try:
+        statuses = [
+            (
+                await api.post(
+                    "/auth/token", json={"email": f"user{i}@example.org", "password": "guess"}
+                )
+            ).status
+            for i in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
+    finally:
+        await api.client.close()
+
+
+async def test_client_errors_of_limited_routes_carry_ratelimit_headers(
+    two_apps: tuple[Api, Api],
+) -> None:
+    api, _ = two_apps
+    staff = token(["admin"])
+    await api.post("/admin/v1/locations", token=staff, json={"name": "A"}, key="same")
+    reused = await api.post("/admin/v1/locations", token=staff, json={"name": "B"}, key="same")
+    invalid = await api.post("/v1/bookings", token=token(["user"]), json={"slot_id": "nope"})
+    assert reused.code == "IDEMPOTENCY_KEY_REUSED"
+    assert reused.headers["RateLimit-Remaining"] == "1"
+    assert invalid.status == 422
+    assert invalid.headers["RateLimit-Limit"] == "2"
+
+
+async def test_replies_carry_the_ietf_draft_fields_too(two_apps: tuple[Api, Api]) -> None:
+    api, _ = two_apps
+    staff = token(["admin"])
+    first = await api.get("/admin/v1/locations", token=staff)
+    assert first.headers["RateLimit-Policy"] == '"admin";q=3;w=60'
+    assert re.fullmatch(r'"admin";r=2;t=\d+', first.headers["RateLimit"])
+    for _ in range(2):
+        await api.get("/admin/v1/locations", token=staff)
+    refused = await api.get("/admin/v1/locations", token=staff)
+    assert refused.headers["RateLimit"] == f'"admin";r=0;t={refused.headers["Retry-After"]}'

@@ -11,10 +11,21 @@ from common.settings import get_settings
 from web.identity import issue_token
 
 
-def token(roles: list[str], subject: str | None = None, ttl: int = 3600) -> str:
+def token(
+    roles: list[str],
+    subject: str | None = None,
+    ttl: int = 3600,
+    extra: dict[str, object] | None = None,
+) -> str:
+    """A token as a product embedding the platform would mint it (plus any `extra` claims)."""
     settings = get_settings()
     return issue_token(
-        settings.jwt_secret, settings.jwt_issuer, subject or str(uuid.uuid4()), roles, ttl
+        settings.jwt_secret,
+        settings.jwt_issuer,
+        subject or str(uuid.uuid4()),
+        roles,
+        ttl,
+        **(extra or {}),
     )
 
 

@@ -1,24 +1,19 @@
 """Tokens for staff (email and password) and for anonymous visitors (sessions)."""
 
 import asyncio
+import hashlib
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 
 from common.ids import new_id
+from common.passwords import verify_password
+from db.staff import account_by_email
 from domain.errors import ApiError, ErrorCode
-from domain.roles import Role
-from web.identity import issue_token
+from web.identity import issue_session_token, issue_staff_token
 from web.models import ErrorReply, Strict
 from web.responses import Reply
 from web.routing import Call, Route
 from web.state import ENGINE, SETTINGS
-
-_hasher = PasswordHasher()
-# Verifying against a real hash when the account is unknown keeps timing uniform.
-_DUMMY_HASH = _hasher.hash("not-a-password")
 
 
 class TokenRequest(Strict):
@@ -38,34 +33,28 @@ class SessionReply(BaseModel):
     expires_in: int
 
 
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+def _email(call: Call) -> str:
+    body: TokenRequest = call.body
+    return body.email.strip().lower()
+
+
+def _per_email(call: Call) -> list[tuple[str, str]]:
+    """Guesses at one account are limited however many addresses they come from."""
+    digest = hashlib.sha256(_email(call).encode()).hexdigest()[:32]
+    return [("login_email", f"email:{digest}")]
 
 
 async def create_token(call: Call) -> Reply:
     body: TokenRequest = call.body
     async with call.request.app[ENGINE].connect() as conn:
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT id, password_hash, roles, active FROM staff_accounts WHERE email = :e"
-                ),
-                {"e": body.email.strip().lower()},
-            )
-        ).first()
-    ok = await asyncio.to_thread(_verify, row[1] if row else _DUMMY_HASH, body.password)
-    if row is None or not ok or not row[3]:
+        account = await account_by_email(conn, _email(call))
+    password_hash = account.password_hash if account else None
+    ok = await asyncio.to_thread(verify_password, password_hash, body.password)
+    if account is None or not ok or not account.active:
         raise ApiError(ErrorCode.UNAUTHENTICATED, "wrong email or password")
     settings = call.request.app[SETTINGS]
-    token = issue_token(
-        settings.jwt_secret,
-        settings.jwt_issuer,
-        str(row[0]),
-        list(row[2]),
-        settings.jwt_ttl_seconds,
+    token = issue_staff_token(
+        settings.jwt_secret, settings.jwt_issuer, account, settings.jwt_ttl_seconds
     )
     return Reply(
         200, {"access_token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds}
@@ -75,12 +64,8 @@ async def create_token(call: Call) -> Reply:
 async def create_session(call: Call) -> Reply:
     settings = call.request.app[SETTINGS]
     session_id = str(new_id())
-    token = issue_token(
-        settings.jwt_secret,
-        settings.jwt_issuer,
-        session_id,
-        [Role.USER.value],
-        settings.session_ttl_seconds,
+    token = issue_session_token(
+        settings.jwt_secret, settings.jwt_issuer, session_id, settings.session_ttl_seconds
     )
     return Reply(
         201,
@@ -101,6 +86,8 @@ ROUTES = [
         access="public",
         body=TokenRequest,
         responses={200: TokenReply, 401: ErrorReply},
+        rate_limit="login",
+        extra_budgets=_per_email,
         tag="identity",
     ),
     Route(
