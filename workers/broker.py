@@ -4,6 +4,7 @@ Every process that sends or runs messages imports this module before any actor
 is declared. Defaults that Dramatiq sets for general workloads are set here on
 purpose: a full slot is an outcome, not an exception, so retries are few and
 fast; an idle consumer polls every `DRAMATIQ_WORKER_TIMEOUT_MS`, not every second.
+An actor reads its message (retries so far, request id) through `CurrentMessage`.
 """
 
 import dramatiq
@@ -12,6 +13,7 @@ from dramatiq.middleware import (
     AgeLimit,
     AsyncIO,
     Callbacks,
+    CurrentMessage,
     Pipelines,
     Retries,
     ShutdownNotifications,
@@ -36,6 +38,7 @@ def build_broker(settings: Settings) -> RedisBroker:
         Callbacks(),
         Pipelines(),
         Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        CurrentMessage(),
         AsyncIO(),
         RequestContext(),
         FreezeStartupObjects(),
