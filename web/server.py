@@ -2,18 +2,15 @@
 
 Python runs one request at a time per process, so one process per core is what
 lets the front use the machine. The processes share the port (`SO_REUSEPORT`,
-the kernel spreads connections) and a metrics folder (Prometheus multiprocess
-mode, so `/metrics` from any of them counts all). This process only supervises:
-it restarts a server that died and stops them all on SIGTERM or SIGINT. Servers
-are spawned, not forked, so each imports its metrics after the folder is set.
+the kernel spreads connections) and, with the workers of this host, a metrics
+folder (common/metrics_folder.py), so `/metrics` from any of them counts all.
+This process only supervises: it restarts a server that died and stops them all
+on SIGTERM or SIGINT.
 """
 
 import gc
 import multiprocessing
-import os
-import shutil
 import signal
-import tempfile
 import time
 
 import structlog
@@ -27,7 +24,6 @@ from web.app import create_app, require_settings
 from web.middlewares import is_unavailable
 from web.state import ENGINE, SHARED_REDIS
 
-METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
 SUPERVISE_SECONDS = 0.5
 _log = structlog.get_logger("web.server")
 
@@ -103,15 +99,7 @@ def supervise(count: int) -> None:
 def main() -> None:
     settings = get_settings()
     require_settings(settings)
-    count = settings.web_processes
-    if count == 1:
+    if settings.web_processes == 1:
         serve()
-        return
-    owned = METRICS_FOLDER not in os.environ
-    if owned:
-        os.environ[METRICS_FOLDER] = tempfile.mkdtemp(prefix="gs-web-metrics-")
-    try:
-        supervise(count)
-    finally:
-        if owned:
-            shutil.rmtree(os.environ[METRICS_FOLDER], ignore_errors=True)
+    else:
+        supervise(settings.web_processes)

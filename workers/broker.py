@@ -7,6 +7,8 @@ fast; an idle consumer polls every `DRAMATIQ_WORKER_TIMEOUT_MS`, not every secon
 An actor reads its message (retries so far, request id) through `CurrentMessage`.
 """
 
+import os
+
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
@@ -19,8 +21,8 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
-from dramatiq.middleware.prometheus import Prometheus
 
+from common.metrics_folder import folder
 from common.settings import Settings, get_settings
 from workers.context import RequestContext
 from workers.startup import FreezeStartupObjects
@@ -44,7 +46,11 @@ def build_broker(settings: Settings) -> RedisBroker:
         FreezeStartupObjects(),
     ]
     if settings.worker_metrics:
-        # Serves worker metrics on dramatiq_prom_host:dramatiq_prom_port (0.0.0.0:9191).
+        # Dramatiq's own series, served on dramatiq_prom_host:dramatiq_prom_port (0.0.0.0:9191)
+        # and, kept in the platform's metrics folder, on the web's /metrics too.
+        os.environ["dramatiq_prom_db"] = str(folder(settings))  # noqa: SIM112 - its name
+        from dramatiq.middleware.prometheus import Prometheus  # reads dramatiq_prom_db
+
         middleware.append(Prometheus())
     return RedisBroker(
         url=settings.redis_url,

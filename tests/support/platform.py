@@ -67,6 +67,7 @@ class Platform:
     def _spawn(self, name: str) -> None:
         env = {
             **os.environ,
+            "METRICS_DIR": str(self.folder / "metrics"),
             **self.env,
             "PYTHONPATH": str(ROOT),
             "dramatiq_worker_timeout": "20",
