@@ -7,6 +7,7 @@ import redis
 import structlog
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from common.lifeline import stop_with_supervisor
 from common.logging import configure_logging
 from common.settings import Settings, get_settings
 from scheduler_jobs import events, expiry, generation, lanes
@@ -40,6 +41,7 @@ def run_leased(client: redis.Redis, job: ScheduledJob) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    stop_with_supervisor()
     client = redis.Redis.from_url(settings.redis_url)
     scheduler = BlockingScheduler(timezone="UTC")
     for job in jobs(settings):

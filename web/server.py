@@ -5,7 +5,8 @@ lets the front use the machine. The processes share the port (`SO_REUSEPORT`,
 the kernel spreads connections) and, with the workers of this host, a metrics
 folder (common/metrics_folder.py), so `/metrics` from any of them counts all.
 This process only supervises: it restarts a server that died and stops them all
-on SIGTERM or SIGINT.
+on SIGTERM or SIGINT. Every process stops when its supervisor dies
+(common/lifeline.py).
 """
 
 import gc
@@ -18,6 +19,7 @@ import uvloop
 from aiohttp import web
 from sqlalchemy import text
 
+from common.lifeline import stop_with_parent, stop_with_supervisor
 from common.logging import configure_logging
 from common.settings import get_settings
 from web.app import create_app, require_settings
@@ -71,8 +73,13 @@ def serve() -> None:
     )
 
 
+def _serve_supervised() -> None:
+    stop_with_parent()
+    serve()
+
+
 def _start() -> multiprocessing.Process:
-    process = multiprocessing.get_context("spawn").Process(target=serve, name="web")
+    process = multiprocessing.get_context("spawn").Process(target=_serve_supervised, name="web")
     process.start()
     return process
 
@@ -99,6 +106,7 @@ def supervise(count: int) -> None:
 def main() -> None:
     settings = get_settings()
     require_settings(settings)
+    stop_with_supervisor()
     if settings.web_processes == 1:
         serve()
     else:

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from dramatiq_dashboard import DashboardApp
 
+from common.lifeline import stop_with_supervisor
 from common.logging import configure_logging
 from common.settings import Settings, get_settings
 from domain.errors import ApiError
@@ -97,6 +98,7 @@ class _QuietHandler(WSGIRequestHandler):
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    stop_with_supervisor()
     app = AdminOnly(DashboardApp(broker=broker, prefix=""), settings)
     with make_server(
         settings.http_host, settings.dashboard_port, app, handler_class=_QuietHandler

@@ -31,8 +31,9 @@ def commands(worker_processes: int = 1, worker_threads: int = 4) -> dict[str, li
     return {
         "web": [sys.executable, "-m", "web"],
         "worker": [
-            str(BIN / "dramatiq"),
-            "workers.main",
+            sys.executable,
+            "-m",
+            "workers",
             "--processes",
             str(worker_processes),
             "--threads",
