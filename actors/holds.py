@@ -171,7 +171,6 @@ async def publish(redis: Redis, applied: Applied) -> None:
                 json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=False),
                 ex=settings.idempotency_ttl_seconds,
             )
-            pipe.delete(keys.pending(command.booking_id))
             if outcome.status == 201:
                 pipe.set(
                     keys.hold(command.booking_id), command.slot_id, ex=settings.hold_ttl_seconds
@@ -181,6 +180,8 @@ async def publish(redis: Redis, applied: Applied) -> None:
                 pipe.set(
                     keys.outcome(command.booking_id), json.dumps(owned), ex=OUTCOME_TTL_SECONDS
                 )
+            # Only once the outcome is readable: a poll that misses the mark must find it.
+            pipe.delete(keys.pending(command.booking_id))
             label = _OUTCOME_LABELS.get(outcome.status) or _OUTCOME_LABELS.get(
                 outcome.code, "other"
             )

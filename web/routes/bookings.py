@@ -196,6 +196,9 @@ def _booking_id(call: Call) -> str:
 async def get_booking(call: Call) -> Reply:
     booking_id = _booking_id(call)
     app = call.request.app
+    # The pending mark is read before Postgres: the worker commits the booking, then
+    # drops the mark, so one of the two reads sees it (read after, both could miss it).
+    pending = await app[REDIS].get(keys.pending(booking_id)) == call.actor
     async with app[ENGINE].connect() as conn:
         row = (
             await conn.execute(
@@ -214,7 +217,7 @@ async def get_booking(call: Call) -> Reply:
     if refused is not None and json.loads(refused)["owner"] == call.actor:
         outcome = json.loads(refused)
         return Reply(outcome["status"], outcome["body"])
-    if await app[REDIS].get(keys.pending(booking_id)) == call.actor:
+    if pending:
         return Reply(200, {"booking": {"id": booking_id, "status": "pending"}})
     raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
 
