@@ -1,6 +1,7 @@
 """Nothing of the platform outlives its supervisor: `make run` or honcho killed with SIGKILL."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,3 +100,4 @@ def test_every_process_exits_within_ten_seconds_of_a_killed_supervisor(
     finally:
         for process in _marked(run):
             process.kill()
+        shutil.rmtree(folder, ignore_errors=True)  # `make run` kept generated secrets there
