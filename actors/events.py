@@ -7,15 +7,21 @@ would cost the workers more than the bookings themselves), and marks them publis
 in the same transaction that claimed them. Delivery is at least once: a relay that
 dies after the XADD and before its commit publishes those events again, so
 consumers dedupe by the event `id`.
+
+The booking funnel's committed steps are counted here, after that commit: each
+hold, confirmation, cancellation and expiry writes exactly one event with its
+change, whichever transaction made it (a hold batch also expires the lapsed
+holds it finds), and an event published twice is counted once.
 """
 
 import json
+from collections import Counter
 
 import dramatiq
 import structlog
 from sqlalchemy import Row, text
 
-from common.metrics import EVENTS_PUBLISHED
+from common.metrics import BOOKING_FUNNEL, EVENTS_PUBLISHED
 from common.notify import Message, channels
 from common.pii import PiiKeys
 from common.settings import get_settings
@@ -27,6 +33,13 @@ STREAM_MAX_LENGTH = 100_000
 BATCH_SIZE = 500
 NOTIFY_BATCH_SIZE = 100
 _log = structlog.get_logger("actors.events")
+
+FUNNEL_STEPS = {
+    "booking.created": "held",
+    "booking.confirmed": "confirmed",
+    "booking.cancelled": "cancelled",
+    "booking.expired": "expired",
+}
 
 _CLAIM = text(
     "SELECT id, event_type, aggregate_id, payload, request_id, created_at FROM outbox"
@@ -59,7 +72,14 @@ async def publish_pending() -> int:
             await conn.execute(_MARK, {"ids": [row.id for row in rows]})
         published += len(rows)
         EVENTS_PUBLISHED.inc(len(rows))
+        _count_funnel_steps(rows)
         _log.info("events_published", count=len(rows))
+
+
+def _count_funnel_steps(rows: list[Row]) -> None:
+    steps = Counter(FUNNEL_STEPS[r.event_type] for r in rows if r.event_type in FUNNEL_STEPS)
+    for step, count in steps.items():
+        BOOKING_FUNNEL.labels(step).inc(count)
 
 
 def _fields(row) -> dict[str, str]:
@@ -112,7 +132,12 @@ async def deliver(events: list[dict[str, str]]) -> list[dict[str, str]]:
         try:
             await _send(event, customer, found.pii)
         except Exception as exc:  # one channel's failure must not stop the others' events
-            _log.warning("notification_failed", event_id=event["id"], error=type(exc).__name__)
+            _log.warning(
+                "notification_failed",
+                event_id=event["id"],
+                request_id=event["request_id"],
+                error=type(exc).__name__,
+            )
             failed.append(event)
     return failed
 
@@ -124,6 +149,7 @@ async def _send(event: dict[str, str], customer: Row, pii: PiiKeys) -> None:
         name=customer.customer_name,
         email=pii.decrypt(customer.customer_email) if customer.customer_email else None,
         start_at=json.loads(event["payload"]).get("start_at"),
+        request_id=event["request_id"],
     )
     for channel in channels(get_settings()):
         await channel.send(message)

@@ -7,6 +7,7 @@ from common import keys
 from common.metrics import BOOKING_OUTCOMES
 from db.expiry import expire_overdue
 from workers.broker import MAX_RETRIES
+from workers.context import current_request_id
 from workers.resources import resources
 
 _log = structlog.get_logger("actors.expiry")
@@ -16,7 +17,7 @@ _log = structlog.get_logger("actors.expiry")
 async def expire_holds() -> None:
     found = resources()
     async with found.engine.begin() as conn:
-        freed = await expire_overdue(conn)
+        freed = await expire_overdue(conn, current_request_id())
     if freed:
         await found.redis.delete(*[keys.admission(slot) for slot in set(freed)])
         BOOKING_OUTCOMES.labels("expired").inc(len(freed))

@@ -7,6 +7,7 @@ import uuid
 
 import dramatiq
 import structlog
+from dramatiq.middleware import CurrentMessage
 from sqlalchemy import text
 
 from common.metrics import SLOTS_GENERATED
@@ -19,13 +20,14 @@ _log = structlog.get_logger("actors.generation")
 
 
 async def _set_job(job_id: str, status: str, result: dict | None, error: str | None) -> None:
+    """Records the job's state; a finished job stays finished (a late retry changes nothing)."""
     async with resources().engine.begin() as conn:
         await conn.execute(
             text(
                 "UPDATE jobs SET status = :status, result = CAST(:result AS jsonb), error = :error,"
                 " started_at = coalesce(started_at, now()),"
                 " finished_at = CASE WHEN :status IN ('succeeded', 'failed') THEN now() END"
-                " WHERE id = :id"
+                " WHERE id = :id AND status NOT IN ('succeeded', 'failed')"
             ),
             {
                 "id": uuid.UUID(job_id),
@@ -56,14 +58,26 @@ async def generate_slots(
     await _set_job(job_id, "running", None, None)
     try:
         result = await _generate(location_id, person_id, first, last)
-    except Exception as exc:
+    except BaseException as exc:  # a time limit cancels the coroutine: that fails the job too
         _log.exception("generation_failed", job_id=job_id)
-        retries = dramatiq.middleware.CurrentMessage.get_current_message()
-        if retries is None or retries.options.get("retries", 0) >= MAX_RETRIES:
-            await _set_job(job_id, "failed", None, type(exc).__name__)
+        if _last_attempt():
+            await _set_job(job_id, "failed", None, _describe(exc))
         raise
     await _set_job(job_id, "succeeded", result, None)
     _log.info("generation_succeeded", job_id=job_id, **result)
+
+
+def _last_attempt() -> bool:
+    """Whether Dramatiq's Retries gives up on this message if it fails now."""
+    message = CurrentMessage.get_current_message()
+    if message is None:  # called outside a worker: nothing retries it
+        return True
+    return message.options.get("retries", 0) >= MAX_RETRIES
+
+
+def _describe(error: Exception) -> str:
+    first_line = str(error).strip().split("\n", 1)[0]
+    return f"{type(error).__name__}: {first_line}"[:500] if first_line else type(error).__name__
 
 
 @dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES, time_limit=600_000)

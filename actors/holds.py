@@ -208,7 +208,6 @@ async def publish(redis: Redis, pii: PiiKeys, applied: Applied) -> None:
                 record,
                 ex=settings.idempotency_ttl_seconds,
             )
-            pipe.delete(keys.pending(command.booking_id))
             if outcome.status == 201:
                 pipe.set(
                     keys.hold(command.booking_id), command.slot_id, ex=settings.hold_ttl_seconds
@@ -218,6 +217,8 @@ async def publish(redis: Redis, pii: PiiKeys, applied: Applied) -> None:
                 pipe.set(
                     keys.outcome(command.booking_id), json.dumps(owned), ex=OUTCOME_TTL_SECONDS
                 )
+            # Only once the outcome is readable: a poll that misses the mark must find it.
+            pipe.delete(keys.pending(command.booking_id))
             label = _OUTCOME_LABELS.get(outcome.status) or _OUTCOME_LABELS.get(
                 outcome.code, "other"
             )

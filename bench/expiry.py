@@ -56,7 +56,7 @@ async def _expire(url: str) -> tuple[float, int]:
     try:
         started = time.perf_counter()
         async with engine.begin() as conn:
-            expired = await expire_overdue(conn)
+            expired = await expire_overdue(conn, "bench-expiry")
         return time.perf_counter() - started, len(expired)
     finally:
         await engine.dispose()

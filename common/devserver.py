@@ -19,6 +19,7 @@ from common.cli import create_staff, find_staff
 from common.pii import generate_key
 from db.migrate import upgrade
 
+PROCFILE = Path(__file__).resolve().parents[1] / "Procfile"
 DATA = Path(".data")
 SECRETS = DATA / "secrets.env"
 ADMIN_EMAIL = "admin@localhost"
@@ -103,7 +104,7 @@ def main() -> int:
         f" -H 'Content-Type: application/json' -d '{{\"name\": \"Main clinic\"}}'\n",
         flush=True,
     )
-    honcho = subprocess.Popen(["honcho", "start", "-f", "Procfile"], env=env)
+    honcho = subprocess.Popen(["honcho", "start", "-f", str(PROCFILE)], env=env)
     try:
         return honcho.wait()
     except KeyboardInterrupt:

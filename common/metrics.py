@@ -1,6 +1,29 @@
-"""Prometheus metrics shared by the web and worker processes."""
+"""Prometheus metrics of the web and worker processes, summed over the host's processes.
 
-from prometheus_client import Counter, Gauge, Histogram
+Every process writes its samples to the folder of `common/metrics_folder.py`;
+`exposition()` reads them all, so one scrape of any web process shows them all.
+"""
+
+import os
+from collections.abc import Iterator
+
+from common.metrics_folder import folder, join
+from common.settings import get_settings
+
+FOLDER = folder(get_settings())
+join(FOLDER)
+
+# prometheus_client chooses multiprocess mode when first imported: after `join`.
+from prometheus_client import (  # noqa: E402
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.metrics_core import Metric  # noqa: E402
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead  # noqa: E402
 
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
@@ -32,6 +55,15 @@ QUEUE_DEPTH = Gauge(
 )
 SLOTS_GENERATED = Counter("slots_generated_total", "Slot instances created by generation")
 EVENTS_PUBLISHED = Counter("events_published_total", "Outbox events published to the stream")
+BOOKING_FUNNEL = Counter(
+    "booking_funnel_total",
+    "Bookings at each step: slots shown by a GET /v1/slots, then holds held, confirmed,"
+    " cancelled and expired as committed",
+    ["step"],
+)
+FUNNEL_STEPS = ("exposed", "held", "confirmed", "cancelled", "expired")
+for _step in FUNNEL_STEPS:
+    BOOKING_FUNNEL.labels(_step)  # every step is exported, 0 until it happens
 
 DECLARED = (
     HTTP_REQUESTS,
@@ -43,5 +75,48 @@ DECLARED = (
     QUEUE_DEPTH,
     SLOTS_GENERATED,
     EVENTS_PUBLISHED,
+    BOOKING_FUNNEL,
 )
-"""Every metric above, so a scrape lists each one even before it has samples."""
+"""Every metric above, so a scrape lists each one even before any process sampled it."""
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST.split(";")[0]
+
+
+class _Host:
+    """Every process's samples from the folder, then the declared metrics none has sampled,
+    as HELP and TYPE lines only (the folder holds only what was sampled)."""
+
+    def collect(self) -> Iterator[Metric]:
+        sampled = list(MultiProcessCollector(None, str(FOLDER)).collect())
+        yield from sampled
+        names = {family.name for family in sampled}
+        for metric in DECLARED:
+            for family in metric.describe():
+                if family.name not in names:
+                    yield family
+
+
+def exposition() -> bytes:
+    """The Prometheus text of every process of the platform on this host."""
+    _forget_dead_live_gauges()
+    registry = CollectorRegistry()
+    registry.register(_Host())
+    return generate_latest(registry)
+
+
+def _forget_dead_live_gauges() -> None:
+    """A live gauge counts only running processes; one killed never said it ended."""
+    for live in FOLDER.glob("gauge_live*_*.db"):
+        pid = int(live.stem.rsplit("_", 1)[1])
+        if not _running(pid):
+            mark_process_dead(pid, str(FOLDER))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

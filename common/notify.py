@@ -36,6 +36,8 @@ class Message:
     name: str
     email: str | None
     start_at: str | None
+    request_id: str
+    """The request that caused the event, for tracing (contract §7)."""
 
     @property
     def subject(self) -> str:
@@ -57,6 +59,7 @@ class LogChannel:
             "notification",
             event_type=message.event_type,
             booking_id=message.booking_id,
+            request_id=message.request_id,
             to=mask_email(message.email) if message.email else None,
         )
 
@@ -73,6 +76,7 @@ class SmtpChannel:
     def _deliver(self, message: Message) -> None:
         email = EmailMessage()
         email["From"], email["To"], email["Subject"] = self._sender, message.email, message.subject
+        email["X-Request-Id"] = message.request_id
         email.set_content(message.text)
         client: Any = smtplib.SMTP_SSL if self._url.scheme == "smtps" else smtplib.SMTP
         with client(self._url.hostname, self._url.port or 25, timeout=10) as smtp:

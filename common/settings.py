@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     dramatiq_heartbeat_timeout_ms: int = 15000
     log_level: str = "INFO"
     worker_metrics: bool = False
+    metrics_dir: str = ""
     smtp_url: str = ""
     notify_from: str = "scheduler@localhost"
 

@@ -146,7 +146,13 @@ async def _apply(conn: AsyncConnection, change: Change, pii: PiiKeys) -> dict[st
     if expired:
         await save_counters(conn, [slots[i] for i in {e["slot_id"] for e in expired}])
         await outbox.emit_many(
-            conn, [("booking.expired", e["id"], {"booking_id": str(e["id"])}) for e in expired]
+            conn,
+            [
+                outbox.Event(
+                    "booking.expired", e["id"], {"booking_id": str(e["id"])}, change.request_id
+                )
+                for e in expired
+            ],
         )
     if change.owner is None:
         await audit.record(
@@ -184,7 +190,13 @@ async def _confirm(conn: AsyncConnection, row: Any, slots: dict, change: Change)
         {"id": row.id},
     )
     await save_counters(conn, [slot])
-    await outbox.emit(conn, "booking.confirmed", row.id, _event(row, "confirmed", change))
+    await outbox.emit(
+        conn,
+        "booking.confirmed",
+        row.id,
+        _event(row, "confirmed", change),
+        change.request_id,
+    )
 
 
 def _release(row: Any, slots: dict) -> None:
@@ -207,7 +219,11 @@ async def _cancel(conn: AsyncConnection, row: Any, slots: dict, change: Change) 
     )
     await save_counters(conn, [slots[row.slot_id]])
     await outbox.emit(
-        conn, "booking.cancelled", row.id, _event(row, "cancelled", change, reason=change.reason)
+        conn,
+        "booking.cancelled",
+        row.id,
+        _event(row, "cancelled", change, reason=change.reason),
+        change.request_id,
     )
 
 
@@ -243,4 +259,5 @@ async def _reschedule(conn: AsyncConnection, row: Any, slots: dict, change: Chan
         "booking.rescheduled",
         row.id,
         _event(row, row.status, change, from_slot_id=str(row.slot_id), to_slot_id=str(target.id)),
+        change.request_id,
     )

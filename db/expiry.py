@@ -24,11 +24,12 @@ _RESTORE = text(
 )
 
 
-async def expire_overdue(conn: AsyncConnection) -> list[str]:
+async def expire_overdue(conn: AsyncConnection, request_id: str) -> list[str]:
     """Expires all holds past their deadline, restores capacity, emits events.
 
     Slots are locked first, in id order, like every other booking transaction.
-    Returns the slot id of every expired hold.
+    The events carry `request_id`, the expiry run's. Returns the slot id of every
+    expired hold.
     """
     slots = (await conn.execute(_LOCK_SLOTS)).scalars().all()
     if not slots:
@@ -38,7 +39,7 @@ async def expire_overdue(conn: AsyncConnection) -> list[str]:
     await outbox.emit_many(
         conn,
         [
-            (
+            outbox.Event(
                 "booking.expired",
                 r.id,
                 {
@@ -48,6 +49,7 @@ async def expire_overdue(conn: AsyncConnection) -> list[str]:
                     "person_id": str(r.person_id) if r.person_id else None,
                     "status": "expired",
                 },
+                request_id,
             )
             for r in rows
         ],

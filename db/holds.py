@@ -247,12 +247,18 @@ async def _emit(
 ) -> None:
     touched = {uuid.UUID(c.slot_id) for c in batch.accepted} | {e["slot_id"] for e in expired}
     await save_counters(conn, [batch.slots[i] for i in sorted(touched)])
-    events: list[tuple[str, object, dict[str, Any]]] = [
-        ("booking.expired", e["id"], _event(e, "expired")) for e in expired
+    # Lapsed holds are released by the batch: their events carry its first command's request.
+    batch_request = next(iter(outcomes.values())).command.request_id
+    events = [
+        outbox.Event("booking.expired", e["id"], _event(e, "expired"), batch_request)
+        for e in expired
     ]
     for command in batch.accepted:
         booking = outcomes[command.command_id].body["booking"]
-        events.append(("booking.created", command.booking_id, _event(booking, "held")))
+        event = _event(booking, "held")
+        events.append(
+            outbox.Event("booking.created", command.booking_id, event, command.request_id)
+        )
     await outbox.emit_many(conn, events)
 
 

@@ -1,10 +1,12 @@
 """The transactional outbox: events are rows written with the change they describe.
 
-A relay publishes them afterwards (`scheduler_jobs/outbox.py`), so an event is
-never lost when a process dies between the commit and the publish.
+A relay publishes them afterwards (`actors/events.py`), so an event is
+never lost when a process dies between the commit and the publish. Every event
+carries the request id of the request that caused it (contract §7).
 """
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -23,26 +25,32 @@ EVENT_TYPES = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Event:
+    """One event to add, with the request id of the request that caused it."""
+
+    type: str
+    aggregate_id: object
+    payload: dict[str, Any]
+    request_id: str | None
+
+
 async def emit(
     conn: AsyncConnection,
     event_type: str,
     aggregate_id: object,
     payload: dict[str, Any],
-    request_id: str | None = None,
+    request_id: str | None,
 ) -> None:
     """Adds one event to the outbox inside the caller's transaction."""
-    await emit_many(conn, [(event_type, aggregate_id, payload)], request_id)
+    await emit_many(conn, [Event(event_type, aggregate_id, payload, request_id)])
 
 
-async def emit_many(
-    conn: AsyncConnection,
-    events: list[tuple[str, object, dict[str, Any]]],
-    request_id: str | None = None,
-) -> None:
+async def emit_many(conn: AsyncConnection, events: list[Event]) -> None:
     """Adds several events with one statement (a batch of holds emits one per booking)."""
     if not events:
         return
-    unknown = {e[0] for e in events} - EVENT_TYPES
+    unknown = {e.type for e in events} - EVENT_TYPES
     if unknown:
         raise ValueError(f"unknown event types: {sorted(unknown)}")
     await conn.execute(
@@ -53,9 +61,9 @@ async def emit_many(
         ),
         {
             "ids": [new_id() for _ in events],
-            "types": [e[0] for e in events],
-            "aggs": [str(e[1]) for e in events],
-            "payloads": [json.dumps(e[2], default=str) for e in events],
-            "rids": [request_id] * len(events),
+            "types": [e.type for e in events],
+            "aggs": [str(e.aggregate_id) for e in events],
+            "payloads": [json.dumps(e.payload, default=str) for e in events],
+            "rids": [e.request_id for e in events],
         },
     )

@@ -9,6 +9,7 @@ import redis
 import structlog
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from common.lifeline import stop_with_supervisor
 from common.logging import configure_logging
 from common.settings import Settings, get_settings
 from scheduler_jobs import events, expiry, generation, idempotency, lanes
@@ -50,6 +51,7 @@ def main() -> None:
     # APScheduler announces every run twice at INFO, every second for short intervals;
     # `job_ran` says it at DEBUG. Missed runs and failures still log at WARNING and ERROR.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    stop_with_supervisor()
     client = redis.Redis.from_url(settings.redis_url)
     scheduler = BlockingScheduler(timezone="UTC")
     for job in jobs(settings):

@@ -7,6 +7,8 @@ runs, so the environment is set here, while this root conftest is being imported
 
 import logging
 import os
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -38,6 +40,7 @@ def _provision() -> Services:
     os.environ.update(TEST_ENV)
     os.environ["DATABASE_URL"] = services.database_url
     os.environ["REDIS_URL"] = services.redis_url
+    os.environ["METRICS_DIR"] = tempfile.mkdtemp(prefix="gs-test-metrics-")
     configure_logging("INFO")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade(services.database_url)
@@ -54,3 +57,4 @@ hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     _services.stop()
+    shutil.rmtree(os.environ["METRICS_DIR"], ignore_errors=True)

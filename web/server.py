@@ -2,19 +2,17 @@
 
 Python runs one request at a time per process, so one process per core is what
 lets the front use the machine. The processes share the port (`SO_REUSEPORT`,
-the kernel spreads connections) and a metrics folder (Prometheus multiprocess
-mode, so `/metrics` from any of them counts all). This process only supervises:
-it restarts a server that died and stops them all on SIGTERM or SIGINT. Servers
-are spawned, not forked, so each imports its metrics after the folder is set.
+the kernel spreads connections) and, with the workers of this host, a metrics
+folder (common/metrics_folder.py), so `/metrics` from any of them counts all.
+This process only supervises: it restarts a server that died and stops them all
+on SIGTERM or SIGINT. Every process stops when its supervisor dies
+(common/lifeline.py).
 """
 
 import gc
 import logging
 import multiprocessing
-import os
-import shutil
 import signal
-import tempfile
 import time
 
 import structlog
@@ -23,13 +21,13 @@ from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
 
+from common.lifeline import stop_with_parent, stop_with_supervisor
 from common.logging import configure_logging
 from common.settings import get_settings
 from web.app import create_app, require_settings
 from web.middlewares import is_unavailable
 from web.state import ENGINE, SHARED_REDIS
 
-METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
 SUPERVISE_SECONDS = 0.5
 SERVER_NAME = "general-scheduler"
 _log = structlog.get_logger("web.server")
@@ -102,8 +100,13 @@ def serve() -> None:
     )
 
 
+def _serve_supervised() -> None:
+    stop_with_parent()
+    serve()
+
+
 def _start() -> multiprocessing.Process:
-    process = multiprocessing.get_context("spawn").Process(target=serve, name="web")
+    process = multiprocessing.get_context("spawn").Process(target=_serve_supervised, name="web")
     process.start()
     return process
 
@@ -130,15 +133,8 @@ def supervise(count: int) -> None:
 def main() -> None:
     settings = get_settings()
     require_settings(settings)
-    count = settings.web_processes
-    if count == 1:
+    stop_with_supervisor()
+    if settings.web_processes == 1:
         serve()
-        return
-    owned = METRICS_FOLDER not in os.environ
-    if owned:
-        os.environ[METRICS_FOLDER] = tempfile.mkdtemp(prefix="gs-web-metrics-")
-    try:
-        supervise(count)
-    finally:
-        if owned:
-            shutil.rmtree(os.environ[METRICS_FOLDER], ignore_errors=True)
+    else:
+        supervise(settings.web_processes)

@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from dramatiq_dashboard import DashboardApp
 
+from common.lifeline import stop_with_supervisor
 from common.logging import configure_logging
 from common.passwords import verify_password
 from common.settings import Settings, get_settings
@@ -207,6 +208,7 @@ def make_dashboard_server(host: str, port: int, app: Callable) -> WSGIServer:
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    stop_with_supervisor()
     app = AdminOnly(DashboardApp(broker=broker, prefix=""), settings)
     try:
         with make_dashboard_server(settings.http_host, settings.dashboard_port, app) as server:

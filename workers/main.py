@@ -1,4 +1,4 @@
-"""Entry point of worker processes: `dramatiq workers.main`.
+"""Entry point of worker processes: `python -m workers` (or `dramatiq workers.main`).
 
 Importing the actor modules registers them with the broker.
 """

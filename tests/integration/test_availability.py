@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import dramatiq
@@ -10,6 +11,7 @@ import pytest
 
 from tests.support import rows
 from tests.support.api import Api, token
+from workers.broker import MAX_RETRIES
 
 MONDAY = dt.date(2030, 1, 7)
 SCHEDULER = token(["scheduler"])
@@ -243,3 +245,47 @@ async def test_generation_in_new_york_skips_the_missing_hour(
     )
     result = await _generate(api, location, day, day)
     assert result["created"] == 6
+
+
+@pytest.fixture
+async def slots_refused(db: asyncpg.Connection) -> AsyncIterator[None]:
+    """Postgres refuses every new slot and counts the attempts: generation fails every time."""
+    await db.execute("CREATE SEQUENCE generation_attempts")
+    await db.execute(
+        "CREATE FUNCTION refuse_slots() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " PERFORM nextval('generation_attempts'); RAISE EXCEPTION 'slots refused for the test';"
+        " END $$"
+    )
+    await db.execute(
+        "CREATE TRIGGER refuse_slots BEFORE INSERT ON slot_instances"
+        " FOR EACH STATEMENT EXECUTE FUNCTION refuse_slots()"
+    )
+    try:
+        yield
+    finally:
+        await db.execute("DROP TRIGGER refuse_slots ON slot_instances")
+        await db.execute("DROP FUNCTION refuse_slots()")
+        await db.execute("DROP SEQUENCE generation_attempts")
+
+
+async def test_a_job_failing_every_time_ends_failed_after_its_retries(
+    api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, slots_refused: None
+) -> None:
+    location = await rows.location(db)
+    await _rule(api, _weekly(location))
+    body = {"location_id": str(location), "from": str(MONDAY), "to": str(MONDAY)}
+    started = await api.post("/admin/v1/slots/generate", token=SCHEDULER, json=body)
+    path = f"/admin/v1/jobs/{started.json['job']['id']}"
+    deadline = asyncio.get_running_loop().time() + 60
+    job = (await api.get(path, token=SCHEDULER)).json["job"]
+    while job["status"] != "failed":
+        assert job["status"] in ("queued", "running"), job
+        assert asyncio.get_running_loop().time() < deadline, "the job never failed"
+        await asyncio.sleep(0.05)
+        job = (await api.get(path, token=SCHEDULER)).json["job"]
+    attempts = MAX_RETRIES + 1
+    assert await db.fetchval("SELECT last_value FROM generation_attempts") == attempts
+    assert "slots refused for the test" in job["error"]
+    await asyncio.to_thread(worker.broker.join, "default", timeout=30_000)
+    assert (await api.get(path, token=SCHEDULER)).json["job"] == job
+    assert await db.fetchval("SELECT last_value FROM generation_attempts") == attempts

@@ -8,11 +8,14 @@ import asyncpg
 import dramatiq
 import pytest
 import redis
+from aiohttp.test_utils import TestClient, TestServer
 
 from common.settings import Settings
 from db.invariants import violations
 from tests.support import rows
 from tests.support.api import Api, token
+from web.app import create_app
+from workers.broker import broker
 
 PHONE = "+971501234567"
 
@@ -358,10 +361,6 @@ async def test_without_a_worker_the_hold_is_202_then_reaches_its_final_state(
     api: Api, settings: Settings, slot: uuid.UUID
 ) -> None:
     quick = settings.model_copy(update={"booking_wait_seconds": 0.2})
-    from aiohttp.test_utils import TestClient, TestServer
-
-    from web.app import create_app
-
     client = TestClient(TestServer(create_app(quick)))
     await client.start_server()
     visitor = token(["user"])
@@ -371,8 +370,6 @@ async def test_without_a_worker_the_hold_is_202_then_reaches_its_final_state(
         assert pending.headers["Location"] == f"/v1/bookings/{pending.json['booking']['id']}"
         polled = await Api(client).get(pending.headers["Location"], token=visitor)
         assert polled.json["booking"]["status"] == "pending"
-        from workers.broker import broker
-
         started = dramatiq.Worker(broker, worker_threads=2, worker_timeout=20)
         started.start()
         try:
@@ -386,6 +383,47 @@ async def test_without_a_worker_the_hold_is_202_then_reaches_its_final_state(
             started.stop()
         final = await Api(client).get(pending.headers["Location"], token=visitor)
         assert final.json["booking"]["status"] == "held"
+    finally:
+        await client.close()
+
+
+async def test_a_pending_booking_polled_while_the_worker_applies_it_is_never_missing(
+    settings: Settings, db: asyncpg.Connection
+) -> None:
+    slot = await rows.slot(db, await rows.location(db), capacity=30)
+    client = TestClient(
+        TestServer(create_app(settings.model_copy(update={"booking_wait_seconds": 0.01})))
+    )
+    await client.start_server()
+    try:
+        api = Api(client)
+        visitors = [token(["user"]) for _ in range(30)]
+        pending = []
+        for n, visitor in enumerate(visitors):
+            held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot, _phone(n)))
+            assert held.status == 202
+            pending.append(held.headers["Location"])
+
+        async def poll(path: str, visitor: str) -> list[object]:
+            """Every reply until the booking is no longer pending; a missing one is kept."""
+            seen: list[object] = []
+            while True:
+                reply = await api.get(path, token=visitor)
+                booking = (reply.json or {}).get("booking")
+                if booking is None:
+                    seen.append(reply.json)
+                elif booking["status"] != "pending":
+                    return seen
+                await asyncio.sleep(0)
+
+        started = dramatiq.Worker(broker, worker_threads=2, worker_timeout=20)
+        started.start()
+        try:
+            polls = [poll(path, visitor) for path, visitor in zip(pending, visitors, strict=True)]
+            missing = await asyncio.wait_for(asyncio.gather(*polls), timeout=30)
+        finally:
+            started.stop()
+        assert [reply for replies in missing for reply in replies] == []
     finally:
         await client.close()
 

@@ -23,7 +23,9 @@ async def _emit(settings: Settings, count: int, **payload: object) -> None:
             await outbox.emit_many(
                 conn,
                 [
-                    ("booking.created", f"00000000-0000-7000-8000-{i:012d}", payload)
+                    outbox.Event(
+                        "booking.created", f"00000000-0000-7000-8000-{i:012d}", payload, f"req-{i}"
+                    )
                     for i in range(count)
                 ],
             )

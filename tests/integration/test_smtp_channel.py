@@ -49,7 +49,9 @@ def mailbox() -> Iterator[tuple[_Mailbox, int]]:
 
 
 def _message(email: str) -> Message:
-    return Message("booking.confirmed", "b-1", "Ann", email, "2031-01-06T09:00:00+04:00")
+    return Message(
+        "booking.confirmed", "b-1", "Ann", email, "2031-01-06T09:00:00+04:00", "req-confirm-1"
+    )
 
 
 async def test_a_notification_arrives_as_an_email(mailbox: tuple[_Mailbox, int]) -> None:
@@ -61,6 +63,7 @@ async def test_a_notification_arrives_as_an_email(mailbox: tuple[_Mailbox, int])
     assert mail.rcpt_tos == ["ann@example.org"]
     text = mail.content.decode()
     assert "Subject: Your booking is confirmed" in text
+    assert "X-Request-Id: req-confirm-1" in text
     assert "Hello Ann" in text
 
 

@@ -31,8 +31,9 @@ def commands(worker_processes: int = 1, worker_threads: int = 4) -> dict[str, li
     return {
         "web": [sys.executable, "-m", "web"],
         "worker": [
-            str(BIN / "dramatiq"),
-            "workers.main",
+            sys.executable,
+            "-m",
+            "workers",
             "--processes",
             str(worker_processes),
             "--threads",
@@ -67,6 +68,7 @@ class Platform:
     def _spawn(self, name: str) -> None:
         env = {
             **os.environ,
+            "METRICS_DIR": str(self.folder / "metrics"),
             **self.env,
             "PYTHONPATH": str(ROOT),
             "dramatiq_worker_timeout": "20",

@@ -219,6 +219,10 @@ def _booking_id(call: Call) -> str:
 async def get_booking(call: Call) -> Reply:
     booking_id = _booking_id(call)
     app = call.request.app
+    # The pending mark is read before Postgres: the worker commits the booking, then
+    # drops the mark, so one of the two reads sees it (read after, both could miss it).
+    queued = await app[REDIS].get(keys.pending(booking_id))
+    pending = queued is not None and json.loads(queued)["owner"] == call.actor
     async with app[ENGINE].connect() as conn:
         row = (
             await conn.execute(
@@ -237,8 +241,7 @@ async def get_booking(call: Call) -> Reply:
     if refused is not None and json.loads(refused)["owner"] == call.actor:
         outcome = json.loads(refused)
         return Reply(outcome["status"], outcome["body"])
-    queued = await app[REDIS].get(keys.pending(booking_id))
-    if queued is not None and json.loads(queued)["owner"] == call.actor:
+    if pending:
         return Reply(200, {"booking": {"id": booking_id, "status": "pending"}})
     raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
 

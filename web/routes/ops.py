@@ -1,13 +1,6 @@
 """Operator endpoints: Prometheus metrics and the OpenAPI document (its page: routes/pages.py)."""
 
-import os
-from collections.abc import Iterator
-
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.metrics_core import Metric
-from prometheus_client.multiprocess import MultiProcessCollector
-
-from common.metrics import DECLARED, QUEUE_DEPTH
+from common.metrics import CONTENT_TYPE, QUEUE_DEPTH, exposition
 from web.openapi import document
 from web.responses import Reply, TextReply
 from web.routing import Call, Route
@@ -26,37 +19,10 @@ async def _sample_queue_depth(call: Call) -> None:
         QUEUE_DEPTH.labels(queue).set(depth)
 
 
-class _NotYetSampled:
-    """The declared metrics no process has sampled yet, as HELP and TYPE lines only.
-
-    One process's registry lists every declared metric; the multiprocess collector
-    only those with samples, and some (booking outcomes) are sampled by the workers.
-    """
-
-    def __init__(self, sampled: set[str]) -> None:
-        self._sampled = sampled
-
-    def collect(self) -> Iterator[Metric]:
-        for metric in DECLARED:
-            for family in metric.describe():
-                if family.name not in self._sampled:
-                    yield family
-
-
-def _registry() -> CollectorRegistry:
-    """Every web process's metrics when several serve (see web/server.py), else this one's."""
-    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        return REGISTRY
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry)
-    registry.register(_NotYetSampled({family.name for family in registry.collect()}))
-    return registry
-
-
 async def metrics(call: Call) -> TextReply:
+    """Every web and worker process of this host, summed (common/metrics_folder.py)."""
     await _sample_queue_depth(call)
-    body = generate_latest(_registry()).decode()
-    return TextReply(200, body, CONTENT_TYPE_LATEST.split(";")[0])
+    return TextReply(200, exposition().decode(), CONTENT_TYPE)
 
 
 async def openapi(call: Call) -> Reply:

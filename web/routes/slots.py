@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from common.metrics import EXPOSED_SLOTS
+from common.metrics import BOOKING_FUNNEL, EXPOSED_SLOTS
 from common.settings import ExposureVariant, Settings
 from db import availability
 from db.availability import DateAvailability, SlotAvailability
@@ -244,6 +244,8 @@ async def list_slots(call: Call) -> Reply:
     slots = sorted((by_id[i] for i in shown), key=lambda s: (s.start_at, s.id))
     scope = "person" if query.person_id else "location"
     EXPOSED_SLOTS.labels(scope, variant_name).observe(len(slots))
+    if slots:
+        BOOKING_FUNNEL.labels("exposed").inc()
     return Reply(
         200,
         {
