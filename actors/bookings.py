@@ -3,77 +3,62 @@
 The web queues a change in the lane of the booking's hold, so a change that
 arrives while its hold is still queued is applied after it. Changes of one lane
 are applied one after the other, one transaction each (which also stores the
-reply under the request's Idempotency-Key); lanes go side by side. Each outcome
+outcome under the request's Idempotency-Key); lanes go side by side. Each outcome
 then replaces the web's claim (or its 202) in Redis and goes to the waiting request.
 """
 
 import asyncio
-from datetime import datetime
 
-from redis.asyncio import Redis
-
-from common import keys, replies, stored_replies
 from common.metrics import BOOKING_OUTCOMES, HOLD_TO_CONFIRM
 from common.settings import get_settings
-from db.bookings import Change, ChangeOutcome, apply_change
+from db.bookings import ChangeResult, apply_change
+from domain.commands import Change
+from domain.outcomes import BookingRecord
+from workers import lanes, outcomes
 from workers.resources import resources
 
+_PAST_TENSE = {"confirm": "confirmed", "cancel": "cancelled", "reschedule": "rescheduled"}
 
-async def apply_changes(redis: Redis, lanes: list[list[Change]]) -> None:
+
+async def apply_changes(lanes_changes: list[list[Change]]) -> None:
     """Applies each lane's changes in order, the lanes concurrently; publishes the outcomes.
 
     A failure is raised once every lane has had its turn; nothing is published
-    then, and the lanes keep their commands (applied ones replay their reply).
+    then, and the lanes keep their commands (applied ones replay their outcome).
     """
     results = await asyncio.gather(
-        *(_apply_in_order(lane) for lane in lanes), return_exceptions=True
+        *(_apply_in_order(changes) for changes in lanes_changes), return_exceptions=True
     )
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         raise failures[0]
-    await publish(redis, [o for result in results for o in result])
+    await _publish([r for lane_results in results for r in lane_results])  # type: ignore[union-attr]
 
 
-async def _apply_in_order(changes: list[Change]) -> list[ChangeOutcome]:
+async def _apply_in_order(changes: list[Change]) -> list[ChangeResult]:
     found = resources()
     ttl = get_settings().idempotency_ttl_seconds
-    outcomes = []
+    results = []
     for change in changes:
         async with found.engine.begin() as conn:
-            outcomes.append(await apply_change(conn, change, found.pii, ttl))
-    return outcomes
+            results.append(await apply_change(conn, change, found.pii, ttl))
+    return results
 
 
-async def publish(redis: Redis, outcomes: list[ChangeOutcome]) -> None:
+async def _publish(results: list[ChangeResult]) -> None:
     found = resources()
     ttl = get_settings().idempotency_ttl_seconds
-    async with redis.pipeline(transaction=False) as pipe:
-        for outcome in outcomes:
-            change, status, body = outcome.change, outcome.status, outcome.body
-            pipe.publish(change.reply_to, replies.encode(change.command_id, status, body))
-            record = stored_replies.record(found.pii, change.digest, status, body)
-            pipe.set(keys.idempotency(change.actor, change.key), record, ex=ttl)
-            if status == 200 and change.kind in ("cancel", "reschedule"):
-                pipe.delete(keys.hold(change.booking_id))
-            if status == 200 and change.kind == "cancel":
-                pipe.delete(keys.admission(body["booking"]["slot_id"]))
-            if status == 200 and not outcome.replayed:
-                _count(change.kind, body)
+    async with found.redis.pipeline(transaction=False) as pipe:
+        for result in results:
+            outcomes.deliver(pipe, found.pii, result.change, result.outcome, ttl)
+            lanes.forget_counts(pipe, result.freed)
+            if result.outcome.booking is not None and not result.replayed:
+                _count(result.change.kind, result.outcome.booking)
         await pipe.execute()
 
 
-def _count(kind: str, body: dict) -> None:
-    BOOKING_OUTCOMES.labels(_past_tense(kind)).inc()
-    if kind == "confirm":
-        _record_hold_to_confirm(body)
-
-
-def _past_tense(kind: str) -> str:
-    return {"confirm": "confirmed", "cancel": "cancelled", "reschedule": "rescheduled"}[kind]
-
-
-def _record_hold_to_confirm(body: dict) -> None:
-    booking = body["booking"]
-    created = datetime.fromisoformat(booking["created_at"])
-    confirmed = datetime.fromisoformat(booking["confirmed_at"])
-    HOLD_TO_CONFIRM.observe((confirmed - created).total_seconds() * 1000)
+def _count(kind: str, booking: BookingRecord) -> None:
+    BOOKING_OUTCOMES.labels(_PAST_TENSE[kind]).inc()
+    if kind == "confirm" and booking.confirmed_at is not None:
+        waited = booking.confirmed_at - booking.created_at
+        HOLD_TO_CONFIRM.observe(waited.total_seconds() * 1000)

@@ -17,18 +17,18 @@ holds it finds), and an event published twice is counted once.
 import json
 from collections import Counter
 
-import dramatiq
 import structlog
 from sqlalchemy import Row, text
 
+from common import keys
 from common.metrics import BOOKING_FUNNEL, EVENTS_PUBLISHED
 from common.notify import Message, channels
 from common.pii import PiiKeys
 from common.settings import get_settings
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
+from workers.tasks import NOTIFY, RELAY_EVENTS, declare
 
-STREAM = "events"
 STREAM_MAX_LENGTH = 100_000
 BATCH_SIZE = 500
 NOTIFY_BATCH_SIZE = 100
@@ -48,7 +48,7 @@ _CLAIM = text(
 _MARK = text("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(:ids)")
 
 
-@dramatiq.actor(queue_name="default", max_retries=0)
+@declare(RELAY_EVENTS, max_retries=0)
 async def relay_events() -> None:
     await publish_pending()
 
@@ -64,7 +64,7 @@ async def publish_pending() -> int:
                 return published
             async with found.redis.pipeline(transaction=False) as pipe:
                 for row in rows:
-                    pipe.xadd(STREAM, _fields(row), maxlen=STREAM_MAX_LENGTH, approximate=True)
+                    pipe.xadd(keys.EVENTS, _fields(row), maxlen=STREAM_MAX_LENGTH, approximate=True)
                 await pipe.execute()
             fields = [_fields(row) for row in rows]
             for start in range(0, len(fields), NOTIFY_BATCH_SIZE):
@@ -97,7 +97,7 @@ class DeliveryFailed(Exception):
     """A channel could not deliver; Dramatiq retries the message with backoff."""
 
 
-@dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES)
+@declare(NOTIFY, max_retries=MAX_RETRIES)
 async def notify(events: list[dict[str, str]]) -> None:
     """Delivers a batch; what failed is retried event by event, so nobody hears twice."""
     failed = await deliver(events)

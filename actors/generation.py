@@ -5,7 +5,6 @@ import datetime as dt
 import json
 import uuid
 
-import dramatiq
 import structlog
 from dramatiq.middleware import CurrentMessage
 from sqlalchemy import text
@@ -15,6 +14,7 @@ from common.settings import get_settings
 from db.generation import reconcile
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
+from workers.tasks import GENERATE_SLOTS, ROLL_GENERATION, declare
 
 _log = structlog.get_logger("actors.generation")
 
@@ -51,7 +51,7 @@ async def _generate(location_id: str, person_id: str | None, first: str, last: s
     return dataclasses.asdict(result)
 
 
-@dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES, time_limit=600_000)
+@declare(GENERATE_SLOTS, max_retries=MAX_RETRIES, time_limit=600_000)
 async def generate_slots(
     job_id: str, location_id: str, person_id: str | None, first: str, last: str
 ):
@@ -80,7 +80,7 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {first_line}"[:500] if first_line else type(error).__name__
 
 
-@dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES, time_limit=600_000)
+@declare(ROLL_GENERATION, max_retries=MAX_RETRIES, time_limit=600_000)
 async def roll_generation() -> None:
     """Keeps every location generated from today to the configured horizon."""
     horizon = get_settings().generation_horizon_days

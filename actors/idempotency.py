@@ -4,17 +4,17 @@ Nothing reads an expired reply, and each one is a booking's reply (sealed, but
 customer data all the same) that has no reason to stay.
 """
 
-import dramatiq
 import structlog
 
 from db.idempotency import purge_expired
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
+from workers.tasks import PURGE_IDEMPOTENCY, declare
 
 _log = structlog.get_logger("actors.idempotency")
 
 
-@dramatiq.actor(queue_name="default", max_retries=MAX_RETRIES)
+@declare(PURGE_IDEMPOTENCY, max_retries=MAX_RETRIES)
 async def purge_idempotency() -> None:
     purged = await purge_expired(resources().engine)
     if purged:

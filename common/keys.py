@@ -1,22 +1,34 @@
-"""Redis key names shared by the web and the workers, in one place."""
+"""Every Redis key and channel the platform uses, in one place.
+
+Who writes and reads each is said beside it; the protocols themselves are in
+`workers/lanes.py` (lanes, pending marks, admission counts), `workers/outcomes.py`
+(outcome channels) and `common/stored_replies.py` (idempotent replies).
+"""
 
 import hashlib
 
 
-def idempotency(actor: str, key: str) -> str:
-    return "idem:" + hashlib.sha256((actor + "\x00" + key).encode()).hexdigest()
+def idempotency(subject: str, key: str) -> str:
+    """A request's reply under its Idempotency-Key (web and workers write, web reads)."""
+    return "idem:" + hashlib.sha256((subject + "\x00" + key).encode()).hexdigest()
 
 
 IDEMPOTENCY_SINCE = "idem:since"
 """When this Redis began to remember (Unix ms): keys answered before may be forgotten."""
 
 
+def budget(name: str, caller: str) -> str:
+    """A caller's rate-limit budget (GCRA arrival time), per budget name."""
+    return f"ratelimit:{name}:{caller}"
+
+
 def lane(name: str) -> str:
-    """Hold commands waiting for one lane (a person, or a location-scoped slot)."""
+    """Commands waiting in one lane (a person, or a location-scoped slot)."""
     return f"lane:{name}"
 
 
 def lane_lock(name: str) -> str:
+    """Held by the drainer applying a lane."""
     return f"lanelock:{name}"
 
 
@@ -28,24 +40,19 @@ DRAIN_WAKE = "lanes:wake"
 """Set while a `drain_lanes` message is queued and not yet started."""
 
 
-def replies(process_id: str) -> str:
+def outcome_channel(process_id: str) -> str:
     """The pub/sub channel where workers answer one web process's commands."""
     return f"replies:{process_id}"
 
 
 def pending(booking_id: str) -> str:
-    """Marks a booking whose hold command is queued; holds the owner's subject."""
+    """A queued hold: its owner and lane, until the workers decided it."""
     return f"pending:{booking_id}"
 
 
 def outcome(booking_id: str) -> str:
-    """A refused hold's reply, so polling its id after a 202 reaches a final answer."""
+    """A refused hold's outcome, so polling its id after a 202 reaches a final answer."""
     return f"outcome:{booking_id}"
-
-
-def hold(booking_id: str) -> str:
-    """A live hold, expiring with it (Postgres stays the truth)."""
-    return f"hold:{booking_id}"
 
 
 def admission(slot_id: str) -> str:
@@ -55,3 +62,17 @@ def admission(slot_id: str) -> str:
     meets the slot), for a few seconds; each admitted request takes one from it.
     """
     return f"admit:{slot_id}"
+
+
+def admission_probe(slot_id: str) -> str:
+    """Taken by the one request a window that checks a count about to lapse."""
+    return f"admit:{slot_id}:probe"
+
+
+def lease(job: str) -> str:
+    """Held by the scheduler process running `job`, so no two run it at once."""
+    return f"lease:{job}"
+
+
+EVENTS = "events"
+"""The stream the outbox relay publishes every event to."""

@@ -1,11 +1,12 @@
-"""Idempotent replies at rest: the body sealed with the PII key, wherever it is stored.
+"""Idempotent replies at rest: one format, the body sealed with the PII key.
 
-A booking reply carries the customer's phone and email (and manage tokens later)
-for `IDEMPOTENCY_TTL_SECONDS`, in Redis (`idem:*`) and in Postgres
-(`idempotency_records.body`); contract §7 wants it encrypted in both. The web, the
-hold batches and the change path all store replies, so the format lives here.
-Only the body is sealed: the state, the request hash and the status say nothing
-about the customer and are read on every replay.
+Every key's answer is kept for `IDEMPOTENCY_TTL_SECONDS` in Redis (`idem:*`) and,
+when it created data, in Postgres (`idempotency_records`). It is either a reply
+the web made (`status` and `body`), or an outcome of the booking engine (`status`
+None, `body` the outcome), which the web renders on every replay as it rendered
+it the first time. Either may carry customer data (and manage tokens), so the
+body is sealed (contract §7); the state, the request hash and the status are read
+on every replay and say nothing about the customer.
 
 A sealed body names its key (`common/pii.py`), so after a rotation it stays
 readable as long as its key is listed in `PII_KEY`: keep a retired key listed for
@@ -13,9 +14,26 @@ readable as long as its key is listed in `PII_KEY`: keep a retired key listed fo
 """
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from common.pii import PiiKeys
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    digest: str
+    """The hash of the request this answers; another request under the same key is refused."""
+    status: int | None
+    """The HTTP status of a reply the web made; None when `body` is an engine outcome."""
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A key whose request is still being processed."""
+
+    digest: str
 
 
 def _dumps(value: Any) -> str:
@@ -26,10 +44,10 @@ def seal(pii: PiiKeys, body: dict[str, Any]) -> str:
     return pii.encrypt(_dumps(body))
 
 
-def unseal(pii: PiiKeys, stored: str | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(stored, dict):  # stored before bodies were sealed; gone within the TTL
-        return stored
-    return json.loads(pii.decrypt(stored))
+def unseal(pii: PiiKeys, sealed: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(sealed, dict):  # stored before bodies were sealed; gone within the TTL
+        return sealed
+    return json.loads(pii.decrypt(sealed))
 
 
 def claim(digest: str) -> str:
@@ -37,14 +55,20 @@ def claim(digest: str) -> str:
     return _dumps({"state": "pending", "hash": digest})
 
 
-def record(pii: PiiKeys, digest: str, status: int, body: dict[str, Any]) -> str:
+def record(pii: PiiKeys, reply: StoredReply) -> str:
     """The Redis value of a key whose reply is known."""
-    return _dumps({"state": "done", "hash": digest, "status": status, "body": seal(pii, body)})
+    return _dumps(
+        {
+            "state": "done",
+            "hash": reply.digest,
+            "status": reply.status,
+            "body": seal(pii, reply.body),
+        }
+    )
 
 
-def parse(pii: PiiKeys, raw: str) -> dict[str, Any]:
-    """A Redis value as `{"state", "hash"[, "status", "body"]}`, the body in clear."""
+def parse(pii: PiiKeys, raw: str) -> Pending | StoredReply:
     found = json.loads(raw)
-    if "body" in found:
-        found["body"] = unseal(pii, found["body"])
-    return found
+    if found["state"] == "pending":
+        return Pending(found["hash"])
+    return StoredReply(found["hash"], found["status"], unseal(pii, found["body"]))

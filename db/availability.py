@@ -1,11 +1,12 @@
-"""The one definition of a slot's effective availability, used by every read.
+"""Availability as every read sees it: the lock-free SQL form of `domain.capacity`.
 
-For a slot S:
+`tests/integration/test_capacity_sql.py` checks these reads against the domain's
+definitions on random slot states. For a slot S:
 
     held(S)      = max(S.hold - stale(S), 0)
     used(S)      = S.booked + held(S)
     remaining(S) = S.capacity - sum(used(T) for T overlapping S)
-    eligible(S)  = S.status <> 'blocked' and S.start_at > now() and remaining(S) > 0
+    eligible(S)  = open(S) and remaining(S) > 0
 
 A 'full' slot stays a candidate: its status reflects its counters, and a lapsed hold
 frees it before the expiry job corrects them.
@@ -38,6 +39,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.slots import open_sql
+
 _DAY = dt.timedelta(days=1)
 # A slot's `date` is a calendar date of some zone, within a day of its UTC date.
 _DATE_MARGIN = dt.timedelta(days=2)
@@ -67,7 +70,7 @@ class SlotAvailability:
 
 def _sql(person: bool, only_eligible: bool, select: str) -> str:
     person_filter = "AND s.person_id = :person" if person else ""
-    eligible_filter = "AND s.status <> 'blocked' AND s.start_at > now()" if only_eligible else ""
+    eligible_filter = f"AND {open_sql('s.status', 's.start_at')}" if only_eligible else ""
     return f"""
 WITH stale AS (
   SELECT slot_id, count(*)::int AS n
@@ -110,7 +113,7 @@ avail AS (
 ),
 rated AS (
   SELECT avail.*, greatest(free, 0) AS remaining,
-         (status <> 'blocked' AND start_at > now() AND free > 0) AS eligible
+         ({open_sql('status', 'start_at')} AND free > 0) AS eligible
   FROM avail
 )
 {select}
@@ -228,7 +231,7 @@ async def slot_alone(conn: AsyncConnection, slot_id: uuid.UUID) -> SlotAlone | N
     row = (
         await conn.execute(
             text(
-                "SELECT s.person_id, s.status = 'blocked' OR s.start_at <= now(),"
+                f"SELECT s.person_id, NOT {open_sql('s.status', 's.start_at')},"
                 " s.capacity - s.booked - greatest(s.hold - (SELECT count(*) FROM bookings b"
                 "   WHERE b.slot_id = s.id AND b.status = 'held' AND b.hold_expires_at <= now()),"
                 "   0),"

@@ -1,67 +1,130 @@
-"""Changing one booking: confirm, cancel, reschedule. Each is one short transaction.
+"""Bookings: reading them, and changing one (confirm, cancel, reschedule).
 
-Locks are always taken slots first (in id order, with the same person's
-overlapping slots), then the booking, exactly as the hold batches and the expiry
-job do, so no two of them can deadlock. The change's reply is stored under its
-request's Idempotency-Key in the same transaction, so a change applied twice
-(its worker died before the lane was trimmed) finds its reply and changes nothing.
+Each change is one short transaction. Locks are always taken slots first (in id
+order, with the same person's overlapping slots), then the booking, exactly as
+the hold batches and the expiry job do, so no two of them can deadlock. The
+change's outcome is stored under its request's Idempotency-Key in the same
+transaction, so a change applied twice (its worker died before the lane was
+trimmed) finds its outcome and changes nothing.
 """
 
 import datetime as dt
-import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pii import PiiKeys
+from common.stored_replies import StoredReply
 from db import audit, idempotency, outbox
-from db.idempotency import StoredReply
 from db.slots import lock_with_neighbours, release_lapsed_holds, save_counters
-from domain.booking_view import BOOKING_COLUMNS, booking_json
-from domain.capacity import CANCELLED, CONFIRMED, EXPIRED, HELD, can_transition, remaining
-from domain.errors import ApiError, ErrorCode
+from domain.capacity import SlotUse, hold_refusal
+from domain.commands import Change
+from domain.errors import ErrorCode, Refused
+from domain.lifecycle import (
+    CANCELLED,
+    CONFIRMED,
+    EXPIRED,
+    HELD,
+    require_movable,
+    require_transition,
+)
+from domain.outcomes import BookingRecord, Outcome
 
 _SELECT = (
-    f"SELECT {BOOKING_COLUMNS} FROM bookings b JOIN slot_instances s ON s.id = b.slot_id"
-    " JOIN locations l ON l.id = b.location_id WHERE b.id = :id"
+    "SELECT b.id, b.slot_id, b.location_id, b.person_id, b.status, s.start_at, s.end_at,"
+    " l.timezone, b.customer_name, b.customer_phone, b.customer_email, b.notes,"
+    " b.hold_expires_at, b.created_at, b.confirmed_at, b.cancelled_at, b.user_id"
+    " FROM bookings b JOIN slot_instances s ON s.id = b.slot_id"
+    " JOIN locations l ON l.id = b.location_id"
 )
 
 
-@dataclass(frozen=True)
-class Change:
-    """A requested change, as queued by the web in its booking's lane.
+def record(row: Row) -> BookingRecord:
+    return BookingRecord(
+        id=str(row.id),
+        slot_id=str(row.slot_id),
+        location_id=str(row.location_id),
+        person_id=str(row.person_id) if row.person_id else None,
+        status=row.status,
+        start_at=row.start_at,
+        end_at=row.end_at,
+        timezone=row.timezone,
+        customer_name=row.customer_name,
+        customer_phone=row.customer_phone,
+        customer_email=row.customer_email,
+        notes=row.notes,
+        hold_expires_at=row.hold_expires_at,
+        created_at=row.created_at,
+        confirmed_at=row.confirmed_at,
+        cancelled_at=row.cancelled_at,
+    )
 
-    `owner` is set when a visitor asks (only their own booking); `actor`, `key` and
-    `digest` name the request's Idempotency-Key, under which the reply is stored.
+
+async def owned(conn: AsyncConnection, booking_id: str, owner: str) -> BookingRecord | None:
+    """The booking, if `owner` made it."""
+    row = (
+        await conn.execute(
+            text(_SELECT + " WHERE b.id = :id AND b.user_id = :owner"),
+            {"id": booking_id, "owner": owner},
+        )
+    ).first()
+    return record(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What the staff booking list asks for; `phone_hash` is the lookup hash of a phone."""
+
+    location_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    status: str | None = None
+    phone_hash: str | None = None
+    first: dt.date | None = None
+    last: dt.date | None = None
+
+
+async def newest_first(
+    conn: AsyncConnection,
+    where: Filter,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[BookingRecord]:
+    """A page of bookings, newest slot first, after the (slot start, id) of the last seen.
+
+    `first`/`last` bound the slot's start by UTC date, both inclusive.
     """
-
-    command_id: str
-    kind: str
-    booking_id: str
-    owner: str | None
-    actor: str
-    key: str
-    digest: str
-    reply_to: str
-    slot_id: str | None = None
-    reason: str | None = None
-    notify: bool = True
-    request_id: str | None = None
-
-    def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class ChangeOutcome:
-    change: Change
-    status: int
-    body: dict[str, Any]
-    replayed: bool
-    """True when the reply was stored already: the change was applied before."""
+    rows = (
+        await conn.execute(
+            text(
+                _SELECT
+                + " WHERE (CAST(:loc AS uuid) IS NULL OR b.location_id = CAST(:loc AS uuid))"
+                " AND (CAST(:person AS uuid) IS NULL OR b.person_id = CAST(:person AS uuid))"
+                " AND (CAST(:status AS text) IS NULL OR b.status = CAST(:status AS text))"
+                " AND (CAST(:phone AS text) IS NULL OR b.phone_hash = CAST(:phone AS text))"
+                " AND (CAST(:first AS date) IS NULL OR b.slot_start_at >= CAST(:first AS date))"
+                " AND (CAST(:last AS date) IS NULL OR b.slot_start_at < CAST(:last AS date) + 1)"
+                " AND (CAST(:after_start AS timestamptz) IS NULL"
+                "      OR (b.slot_start_at, b.id) < (CAST(:after_start AS timestamptz),"
+                "                                    CAST(:after_id AS uuid)))"
+                " ORDER BY b.slot_start_at DESC, b.id DESC LIMIT :n"
+            ),
+            {
+                "loc": where.location_id,
+                "person": where.person_id,
+                "status": where.status,
+                "phone": where.phone_hash,
+                "first": where.first,
+                "last": where.last,
+                "after_start": after[0] if after else None,
+                "after_id": after[1] if after else None,
+                "n": limit,
+            },
+        )
+    ).all()
+    return [record(r) for r in rows]
 
 
 async def lane_of(conn: AsyncConnection, booking_id: str) -> tuple[str, str] | None:
@@ -77,7 +140,43 @@ async def lane_of(conn: AsyncConnection, booking_id: str) -> tuple[str, str] | N
     return (row.user_id, str(row.lane)) if row else None
 
 
-async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Any:
+@dataclass(frozen=True)
+class ChangeResult:
+    change: Change
+    outcome: Outcome
+    replayed: bool
+    """True when the outcome was stored already: the change was applied before."""
+    freed: frozenset[str] = frozenset()
+    """Slots that got capacity back (a cancel, a move away, lapsed holds released)."""
+
+
+async def apply_change(
+    conn: AsyncConnection, change: Change, pii: PiiKeys, idempotency_ttl_seconds: int
+) -> ChangeResult:
+    """Applies the change (or refuses it) and stores its outcome, in the caller's transaction.
+
+    A second transaction for the same key (a drainer whose lane lock lapsed, a
+    retried batch) waits for the first and then finds its outcome.
+    """
+    key = (change.subject, change.key)
+    await idempotency.lock_key(conn, *key)
+    stored = (await idempotency.find(conn, pii, [key])).get(key)
+    if stored is not None:
+        return ChangeResult(change, Outcome.from_json(stored.body), replayed=True)
+    freed: set[str] = set()
+    try:
+        async with conn.begin_nested():  # a refusal rolls back what the change began
+            booking = await _apply(conn, change, freed)
+        outcome = Outcome(booking=booking, request_id=change.request_id)
+    except Refused as error:
+        freed.clear()
+        outcome = Outcome.refused(error, change.request_id)
+    reply = StoredReply(change.digest, None, outcome.to_json())
+    await idempotency.store(conn, pii, {key: reply}, idempotency_ttl_seconds)
+    return ChangeResult(change, outcome, replayed=False, freed=frozenset(freed))
+
+
+async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Row:
     try:
         booking_id = uuid.UUID(change.booking_id)
     except ValueError:
@@ -85,50 +184,16 @@ async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Any:
     row = None
     if booking_id is not None:
         suffix = " FOR UPDATE OF b" if lock else ""
-        row = (await conn.execute(text(_SELECT + suffix), {"id": booking_id})).first()
+        row = (
+            await conn.execute(text(_SELECT + " WHERE b.id = :id" + suffix), {"id": booking_id})
+        ).first()
     if row is None or (change.owner is not None and row.user_id != change.owner):
-        raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
+        raise Refused(ErrorCode.NOT_FOUND, "no such booking")
     return row
 
 
-def _event(row: Any, status: str, change: Change, **extra: Any) -> dict[str, Any]:
-    return {
-        "booking_id": str(row.id),
-        "slot_id": str(row.slot_id),
-        "location_id": str(row.location_id),
-        "person_id": str(row.person_id) if row.person_id else None,
-        "status": status,
-        "start_at": row.start_at.isoformat(),
-        "notify": change.notify,
-        **extra,
-    }
-
-
-async def apply_change(
-    conn: AsyncConnection, change: Change, pii: PiiKeys, idempotency_ttl_seconds: int
-) -> ChangeOutcome:
-    """Applies the change (or refuses it) and stores the reply, in the caller's transaction.
-
-    A second transaction for the same key (a drainer whose lane lock lapsed, a
-    retried batch) waits for the first and then finds its reply.
-    """
-    await idempotency.lock_key(conn, change.actor, change.key)
-    found = await idempotency.find(conn, pii, [(change.actor, change.key)])
-    stored = found.get((change.actor, change.key))
-    if stored is not None:
-        return ChangeOutcome(change, stored.status, stored.body, replayed=True)
-    try:
-        async with conn.begin_nested():  # a refusal rolls back what the change began
-            status, body = 200, await _apply(conn, change, pii)
-    except ApiError as error:
-        status, body = error.status, error.envelope(change.request_id)
-    reply = StoredReply(change.actor, change.key, change.digest, status, body)
-    await idempotency.store(conn, pii, [reply], idempotency_ttl_seconds)
-    return ChangeOutcome(change, status, body, replayed=False)
-
-
-async def _apply(conn: AsyncConnection, change: Change, pii: PiiKeys) -> dict[str, Any]:
-    """Applies the change and returns the booking as the contract renders it."""
+async def _apply(conn: AsyncConnection, change: Change, freed: set[str]) -> BookingRecord:
+    """Applies the change; adds to `freed` the slots that got capacity back."""
     peek = await _booking(conn, change, lock=False)
     slot_ids = [peek.slot_id] + ([uuid.UUID(change.slot_id)] if change.slot_id else [])
     slots, _ = await lock_with_neighbours(conn, sorted(set(slot_ids)))
@@ -136,13 +201,15 @@ async def _apply(conn: AsyncConnection, change: Change, pii: PiiKeys) -> dict[st
     row = await _booking(conn, change, lock=True)
     lapsed = any(e["id"] == row.id for e in expired) or row.status == EXPIRED
     if change.kind == "confirm" and lapsed:
-        raise ApiError(ErrorCode.HOLD_EXPIRED, "the hold expired before it was confirmed")
+        raise Refused(ErrorCode.HOLD_EXPIRED, "the hold expired before it was confirmed")
     if change.kind == "confirm":
         await _confirm(conn, row, slots, change)
     elif change.kind == "cancel":
         await _cancel(conn, row, slots, change)
-    else:
-        await _reschedule(conn, row, slots, change)
+        freed.add(str(row.slot_id))
+    elif await _reschedule(conn, row, slots, change):
+        freed.add(str(row.slot_id))
+    freed.update(str(e["slot_id"]) for e in expired)
     if expired:
         await save_counters(conn, [slots[i] for i in {e["slot_id"] for e in expired}])
         await outbox.emit_many(
@@ -157,28 +224,34 @@ async def _apply(conn: AsyncConnection, change: Change, pii: PiiKeys) -> dict[st
     if change.owner is None:
         await audit.record(
             conn,
-            change.actor,
+            change.subject,
             f"booking.{change.kind}",
             "booking",
             row.id,
             {"slot_id": change.slot_id, "reason": change.reason},
             change.request_id,
         )
-    fresh = (await conn.execute(text(_SELECT), {"id": row.id})).one()
-    return {"booking": booking_json(fresh._mapping, pii)}
+    fresh = (await conn.execute(text(_SELECT + " WHERE b.id = :id"), {"id": row.id})).one()
+    return record(fresh)
 
 
-def _require(row: Any, target: str) -> None:
-    if not can_transition(row.status, target):
-        raise ApiError(
-            ErrorCode.INVALID_STATE,
-            f"a {row.status} booking cannot become {target}",
-            {"status": row.status},
-        )
+def _event(row: Row, status: str, change: Change, **extra: Any) -> dict[str, Any]:
+    return {
+        "booking_id": str(row.id),
+        "slot_id": str(row.slot_id),
+        "location_id": str(row.location_id),
+        "person_id": str(row.person_id) if row.person_id else None,
+        "status": status,
+        "start_at": row.start_at.isoformat(),
+        "notify": change.notify,
+        **extra,
+    }
 
 
-async def _confirm(conn: AsyncConnection, row: Any, slots: dict, change: Change) -> None:
-    _require(row, CONFIRMED)
+async def _confirm(
+    conn: AsyncConnection, row: Row, slots: dict[uuid.UUID, SlotUse], change: Change
+) -> None:
+    require_transition(row.status, CONFIRMED)
     slot = slots[row.slot_id]
     slot.hold -= 1
     slot.booked += 1
@@ -191,15 +264,11 @@ async def _confirm(conn: AsyncConnection, row: Any, slots: dict, change: Change)
     )
     await save_counters(conn, [slot])
     await outbox.emit(
-        conn,
-        "booking.confirmed",
-        row.id,
-        _event(row, "confirmed", change),
-        change.request_id,
+        conn, "booking.confirmed", row.id, _event(row, CONFIRMED, change), change.request_id
     )
 
 
-def _release(row: Any, slots: dict) -> None:
+def _release(row: Row, slots: dict[uuid.UUID, SlotUse]) -> None:
     slot = slots[row.slot_id]
     if row.status == HELD:
         slot.hold -= 1
@@ -207,8 +276,10 @@ def _release(row: Any, slots: dict) -> None:
         slot.booked -= 1
 
 
-async def _cancel(conn: AsyncConnection, row: Any, slots: dict, change: Change) -> None:
-    _require(row, CANCELLED)
+async def _cancel(
+    conn: AsyncConnection, row: Row, slots: dict[uuid.UUID, SlotUse], change: Change
+) -> None:
+    require_transition(row.status, CANCELLED)
     _release(row, slots)
     await conn.execute(
         text(
@@ -222,25 +293,27 @@ async def _cancel(conn: AsyncConnection, row: Any, slots: dict, change: Change) 
         conn,
         "booking.cancelled",
         row.id,
-        _event(row, "cancelled", change, reason=change.reason),
+        _event(row, CANCELLED, change, reason=change.reason),
         change.request_id,
     )
 
 
-async def _reschedule(conn: AsyncConnection, row: Any, slots: dict, change: Change) -> None:
-    if row.status not in (HELD, CONFIRMED):
-        raise ApiError(ErrorCode.INVALID_STATE, f"a {row.status} booking cannot move")
-    target = slots.get(uuid.UUID(change.slot_id))
+async def _reschedule(
+    conn: AsyncConnection, row: Row, slots: dict[uuid.UUID, SlotUse], change: Change
+) -> bool:
+    """Moves the booking; False when it is on the target slot already."""
+    require_movable(row.status)
+    target = slots.get(uuid.UUID(str(change.slot_id)))
     if target is None:
-        raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
+        raise Refused(ErrorCode.NOT_FOUND, "no such slot")
     if target.id == row.slot_id:
-        return
-    now = dt.datetime.now(dt.UTC)
-    if target.status == "blocked" or target.start_at <= now:
-        raise ApiError(ErrorCode.SLOT_UNAVAILABLE, "the target slot is not open")
+        return False
     _release(row, slots)
-    if remaining(target, list(slots.values())) <= 0:
-        raise ApiError(ErrorCode.SLOT_FULL, "no capacity left in the target slot")
+    refusal = hold_refusal(target, list(slots.values()), dt.datetime.now(dt.UTC))
+    if refusal is ErrorCode.SLOT_UNAVAILABLE:
+        raise Refused(refusal, "the target slot is not open")
+    if refusal is ErrorCode.SLOT_FULL:
+        raise Refused(refusal, "no capacity left in the target slot")
     if row.status == HELD:
         target.hold += 1
     else:
@@ -261,3 +334,4 @@ async def _reschedule(conn: AsyncConnection, row: Any, slots: dict, change: Chan
         _event(row, row.status, change, from_slot_id=str(row.slot_id), to_slot_id=str(target.id)),
         change.request_id,
     )
+    return True

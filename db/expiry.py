@@ -4,6 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import outbox
+from db.slots import status_sql
 
 _LOCK_SLOTS = text(
     "SELECT id FROM slot_instances WHERE id IN (SELECT DISTINCT slot_id FROM bookings"
@@ -16,9 +17,7 @@ _EXPIRE = text(
 )
 _RESTORE = text(
     "UPDATE slot_instances s SET hold = s.hold - e.n, version = s.version + 1, updated_at = now(),"
-    " status = CASE WHEN s.status = 'blocked' THEN 'blocked'"
-    " WHEN s.booked + s.hold - e.n >= s.capacity THEN 'full'"
-    " WHEN s.booked + s.hold - e.n > 0 THEN 'partial' ELSE 'open' END"
+    f" status = {status_sql('s.status', 's.booked + s.hold - e.n', 's.capacity')}"
     " FROM (SELECT slot_id, count(*)::int AS n FROM unnest(CAST(:slots AS uuid[])) AS slot_id"
     " GROUP BY slot_id) AS e WHERE s.id = e.slot_id"
 )

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.ids import new_id
 from db.rules import location_rules
+from db.slots import status_sql
 from domain.localdays import day_bounds
 from domain.rules import EXCEPTION, Rule, SlotSpec, expand
 from domain.timezones import zone
@@ -76,6 +77,8 @@ _NOBODY_ID = uuid.UUID(int=0)  # stands for the location as an owner, in SQL com
 _NOBODY = f"'{_NOBODY_ID}'::uuid"
 _OWNERS = f"coalesce(s.person_id, {_NOBODY}) = ANY(CAST(:owners AS uuid[]))"
 # Equality on a coalesced person (not IS NOT DISTINCT FROM) so Postgres can hash the join.
+# A blocked slot that rules cover again gets the status its counters imply.
+_REOPENED = status_sql("'open'", "s.booked + s.hold", "s.capacity")
 _DESIRED = (
     f"EXISTS (SELECT 1 FROM desired d WHERE coalesce(d.person_id, {_NOBODY})"
     f" = coalesce(s.person_id, {_NOBODY}) AND d.start_at = s.start_at)"
@@ -248,8 +251,7 @@ async def _apply_changes(conn: AsyncConnection, scope: _Scope, desired: Desired)
     await conn.execute(
         text(
             f"UPDATE slot_instances s SET version = s.version + 1, updated_at = now(),"
-            f" status = CASE WHEN s.booked + s.hold >= s.capacity THEN 'full'"
-            f" WHEN s.booked + s.hold > 0 THEN 'partial' ELSE 'open' END"
+            f" status = {_REOPENED}"
             f" WHERE {_SCOPE} AND {_OWNERS} AND s.status = 'blocked' AND {_DESIRED}"
         ),
         params,

@@ -8,58 +8,28 @@ each command's stored reply and changes nothing.
 """
 
 import datetime as dt
-import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pii import PiiKeys
+from common.stored_replies import StoredReply
 from db import idempotency, outbox
-from db.idempotency import StoredReply
 from db.slots import Place, lock_with_neighbours, release_lapsed_holds, save_counters
-from domain.booking_view import booking_json
-from domain.capacity import SlotUse, remaining
-from domain.errors import ApiError, ErrorCode
+from domain.capacity import SlotUse, hold_refusal, remaining
+from domain.commands import HoldCommand
+from domain.errors import ErrorCode, Refused
+from domain.lifecycle import HELD
+from domain.outcomes import BookingRecord, Outcome
 
 
 @dataclass(frozen=True)
-class HoldCommand:
-    """A visitor's request for a hold, as queued by the web (contact details encrypted)."""
-
-    command_id: str
-    booking_id: str
-    slot_id: str
-    actor: str
-    key: str
-    digest: str
-    name: str
-    phone: str
-    email: str | None
-    phone_hash: str
-    notes: str | None
-    request_id: str | None
-    reply_to: str
-
-    def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def loads(cls, raw: str) -> "HoldCommand":
-        return cls(**json.loads(raw))
-
-
-@dataclass(frozen=True)
-class Outcome:
+class HoldResult:
     command: HoldCommand
-    status: int
-    body: dict[str, Any]
-
-    @property
-    def code(self) -> str | None:
-        return self.body.get("error", {}).get("code")
+    outcome: Outcome
 
 
 @dataclass
@@ -85,7 +55,7 @@ class Left:
 
 @dataclass(frozen=True)
 class Applied:
-    outcomes: list[Outcome]
+    results: list[HoldResult]
     """One per command, in the batch's order."""
     left: dict[str, Left]
     """For each open slot the batch decided about."""
@@ -98,29 +68,42 @@ async def apply_holds(
     hold_ttl_seconds: int,
     idempotency_ttl_seconds: int,
 ) -> Applied:
-    """Decides and writes every command of the batch."""
-    stored = await idempotency.find(conn, pii, [(c.actor, c.key) for c in commands])
-    fresh = [c for c in commands if (c.actor, c.key) not in stored]
-    now = dt.datetime.now(dt.UTC)
-    outcomes: dict[str, Outcome] = {}
+    """Decides and writes every command of the batch.
+
+    A command whose key has an outcome already (stored before, or decided earlier in
+    this batch: a retry queued behind its first attempt) gets that outcome and
+    changes nothing.
+    """
+    stored = await idempotency.find(conn, pii, list({_key(c) for c in commands}))
+    decided: dict[tuple[str, str], Outcome] = {
+        key: Outcome.from_json(reply.body) for key, reply in stored.items()
+    }
+    fresh = _first_of_each_key(c for c in commands if _key(c) not in decided)
     left: dict[str, Left] = {}
     if fresh:
+        now = dt.datetime.now(dt.UTC)
         batch = await _lock(conn, fresh)
         expired = await release_lapsed_holds(conn, batch.slots)
         hold_until = now + dt.timedelta(seconds=hold_ttl_seconds)
         for command in fresh:
-            outcomes[command.command_id] = _decide(command, batch, now, hold_until, pii)
+            decided[_key(command)] = _decide(command, batch, now, hold_until)
         await _write(conn, batch, hold_until)
-        await idempotency.store(
-            conn, pii, [_reply(o) for o in outcomes.values()], idempotency_ttl_seconds
-        )
-        await _emit(conn, batch, expired, outcomes)
+        replies = {_key(c): StoredReply(c.digest, None, decided[_key(c)].to_json()) for c in fresh}
+        await idempotency.store(conn, pii, replies, idempotency_ttl_seconds)
+        await _emit(conn, batch, expired, fresh)
         left = _left(batch, fresh, now)
+    return Applied([HoldResult(c, decided[_key(c)]) for c in commands], left)
+
+
+def _key(command: HoldCommand) -> tuple[str, str]:
+    return command.subject, command.key
+
+
+def _first_of_each_key(commands: Any) -> list[HoldCommand]:
+    firsts: dict[tuple[str, str], HoldCommand] = {}
     for command in commands:
-        if command.command_id not in outcomes:
-            reply = stored[(command.actor, command.key)]
-            outcomes[command.command_id] = Outcome(command, reply.status, reply.body)
-    return Applied([outcomes[c.command_id] for c in commands], left)
+        firsts.setdefault(_key(command), command)
+    return list(firsts.values())
 
 
 def _left(batch: _Batch, commands: list[HoldCommand], now: dt.datetime) -> dict[str, Left]:
@@ -130,7 +113,7 @@ def _left(batch: _Batch, commands: list[HoldCommand], now: dt.datetime) -> dict[
     left = {}
     for slot_id in {uuid.UUID(c.slot_id) for c in commands}:
         slot = batch.slots.get(slot_id)
-        if slot is not None and slot.status != "blocked" and slot.start_at > now:
+        if slot is not None and slot.is_open(now):
             left[str(slot_id)] = Left(remaining(slot, everything), valid_ms)
     return left
 
@@ -164,52 +147,54 @@ async def _lock(conn: AsyncConnection, commands: list[HoldCommand]) -> _Batch:
     return _Batch(slots, places, phones, [], first_lapse)
 
 
-def _reply(outcome: Outcome) -> StoredReply:
-    command = outcome.command
-    return StoredReply(command.actor, command.key, command.digest, outcome.status, outcome.body)
+_REFUSALS = {
+    ErrorCode.NOT_FOUND: "no such slot",
+    ErrorCode.SLOT_UNAVAILABLE: "this slot is not open",
+    ErrorCode.DUPLICATE_BOOKING: "this phone already holds this slot today",
+    ErrorCode.SLOT_FULL: "no capacity left in this slot",
+}
 
 
-def _refusal(command: HoldCommand, error: ApiError) -> Outcome:
-    return Outcome(command, error.status, error.envelope(command.request_id))
+def _refused(command: HoldCommand, code: ErrorCode) -> Outcome:
+    return Outcome.refused(Refused(code, _REFUSALS[code]), command.request_id)
 
 
 def _decide(
-    command: HoldCommand, batch: _Batch, now: dt.datetime, hold_until: dt.datetime, pii: PiiKeys
+    command: HoldCommand, batch: _Batch, now: dt.datetime, hold_until: dt.datetime
 ) -> Outcome:
     slot = batch.slots.get(uuid.UUID(command.slot_id))
     if slot is None:
-        return _refusal(command, ApiError(ErrorCode.NOT_FOUND, "no such slot"))
-    if slot.status == "blocked" or slot.start_at <= now:
-        return _refusal(command, ApiError(ErrorCode.SLOT_UNAVAILABLE, "this slot is not open"))
+        return _refused(command, ErrorCode.NOT_FOUND)
+    refusal = hold_refusal(slot, list(batch.slots.values()), now)
+    if refusal is ErrorCode.SLOT_UNAVAILABLE:
+        return _refused(command, refusal)
     if (slot.id, command.phone_hash) in batch.active_phones:
-        return _refusal(
-            command,
-            ApiError(ErrorCode.DUPLICATE_BOOKING, "this phone already holds this slot today"),
-        )
-    if remaining(slot, list(batch.slots.values())) <= 0:
-        return _refusal(command, ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot"))
+        return _refused(command, ErrorCode.DUPLICATE_BOOKING)
+    if refusal is not None:
+        return _refused(command, refusal)
     slot.hold += 1
     batch.active_phones.add((slot.id, command.phone_hash))
     batch.accepted.append(command)
-    row = {
-        "id": command.booking_id,
-        "slot_id": command.slot_id,
-        "location_id": batch.places[slot.id].location_id,
-        "person_id": slot.person_id,
-        "status": "held",
-        "start_at": slot.start_at,
-        "end_at": slot.end_at,
-        "customer_name": command.name,
-        "customer_phone": command.phone,
-        "customer_email": command.email,
-        "notes": command.notes,
-        "hold_expires_at": hold_until,
-        "created_at": now,
-        "confirmed_at": None,
-        "cancelled_at": None,
-        "timezone": batch.places[slot.id].timezone,
-    }
-    return Outcome(command, 201, {"booking": booking_json(row, pii)})
+    place = batch.places[slot.id]
+    booking = BookingRecord(
+        id=command.booking_id,
+        slot_id=command.slot_id,
+        location_id=str(place.location_id),
+        person_id=str(slot.person_id) if slot.person_id else None,
+        status=HELD,
+        start_at=slot.start_at,
+        end_at=slot.end_at,
+        timezone=place.timezone,
+        customer_name=command.name,
+        customer_phone=command.phone,
+        customer_email=command.email,
+        notes=command.notes,
+        hold_expires_at=hold_until,
+        created_at=now,
+        confirmed_at=None,
+        cancelled_at=None,
+    )
+    return Outcome(booking=booking, created=True, request_id=command.request_id)
 
 
 async def _write(conn: AsyncConnection, batch: _Batch, hold_until: dt.datetime) -> None:
@@ -220,19 +205,19 @@ async def _write(conn: AsyncConnection, batch: _Batch, hold_until: dt.datetime) 
         text(
             "INSERT INTO bookings (id, slot_id, location_id, person_id, user_id, customer_name,"
             " customer_phone, customer_email, phone_hash, notes, status, hold_expires_at)"
-            " SELECT c.id, c.slot_id, s.location_id, s.person_id, c.actor, c.name, c.phone,"
+            " SELECT c.id, c.slot_id, s.location_id, s.person_id, c.subject, c.name, c.phone,"
             " c.email, c.phone_hash, c.notes, 'held', :until"
-            " FROM unnest(CAST(:ids AS uuid[]), CAST(:slots AS uuid[]), CAST(:actors AS text[]),"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:slots AS uuid[]), CAST(:subjects AS text[]),"
             " CAST(:names AS text[]), CAST(:phones AS text[]), CAST(:emails AS text[]),"
             " CAST(:hashes AS text[]), CAST(:notes AS text[]))"
-            " AS c(id, slot_id, actor, name, phone, email, phone_hash, notes)"
+            " AS c(id, slot_id, subject, name, phone, email, phone_hash, notes)"
             " JOIN slot_instances s ON s.id = c.slot_id"
         ),
         {
             "until": hold_until,
             "ids": [c.booking_id for c in accepted],
             "slots": [c.slot_id for c in accepted],
-            "actors": [c.actor for c in accepted],
+            "subjects": [c.subject for c in accepted],
             "names": [c.name for c in accepted],
             "phones": [c.phone for c in accepted],
             "emails": [c.email for c in accepted],
@@ -243,21 +228,29 @@ async def _write(conn: AsyncConnection, batch: _Batch, hold_until: dt.datetime) 
 
 
 async def _emit(
-    conn: AsyncConnection, batch: _Batch, expired: list[dict], outcomes: dict[str, Outcome]
+    conn: AsyncConnection, batch: _Batch, expired: list[dict], fresh: list[HoldCommand]
 ) -> None:
     touched = {uuid.UUID(c.slot_id) for c in batch.accepted} | {e["slot_id"] for e in expired}
     await save_counters(conn, [batch.slots[i] for i in sorted(touched)])
     # Lapsed holds are released by the batch: their events carry its first command's request.
-    batch_request = next(iter(outcomes.values())).command.request_id
+    batch_request = fresh[0].request_id
     events = [
         outbox.Event("booking.expired", e["id"], _event(e, "expired"), batch_request)
         for e in expired
     ]
     for command in batch.accepted:
-        booking = outcomes[command.command_id].body["booking"]
-        event = _event(booking, "held")
+        slot = batch.slots[uuid.UUID(command.slot_id)]
+        held = {
+            "id": command.booking_id,
+            "slot_id": command.slot_id,
+            "location_id": batch.places[slot.id].location_id,
+            "person_id": slot.person_id,
+            "start_at": slot.start_at.isoformat(),
+        }
         events.append(
-            outbox.Event("booking.created", command.booking_id, event, command.request_id)
+            outbox.Event(
+                "booking.created", command.booking_id, _event(held, HELD), command.request_id
+            )
         )
     await outbox.emit_many(conn, events)
 

@@ -1,60 +1,47 @@
 """Idempotent replies in Postgres: written with the change they answer, sealed, purged.
 
 Postgres keeps a reply so that a replay finds it after Redis forgot the key. The
-workers write a booking reply in the same transaction as the booking it answers,
-so a batch or a change applied twice finds its reply and changes nothing. Bodies
-are sealed with the PII key (`common/stored_replies.py`) and stored as a JSON
-string in the `jsonb` column.
+workers write a booking outcome in the same transaction as the booking it
+answers, so a batch or a change applied twice finds its outcome and changes
+nothing. Bodies are sealed with the PII key (`common/stored_replies.py`) and
+stored as a JSON string in the `jsonb` column; an engine outcome has no status.
 """
 
 import datetime as dt
 import json
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from common.pii import PiiKeys
-from common.stored_replies import seal, unseal
+from common.stored_replies import StoredReply, seal, unseal
 
 PURGE_BATCH = 1_000
+Key = tuple[str, str]
+"""(subject, Idempotency-Key)."""
 
 
-@dataclass(frozen=True)
-class StoredReply:
-    actor: str
-    key: str
-    digest: str
-    status: int
-    body: dict[str, Any]
-
-
-async def find(
-    conn: AsyncConnection, pii: PiiKeys, pairs: list[tuple[str, str]]
-) -> dict[tuple[str, str], StoredReply]:
-    """The live replies stored for these (actor, key) pairs, bodies in clear."""
+async def find(conn: AsyncConnection, pii: PiiKeys, pairs: list[Key]) -> dict[Key, StoredReply]:
+    """The live replies stored for these keys, bodies in clear."""
     rows = (
         await conn.execute(
             text(
                 "SELECT r.actor, r.key, r.request_hash, r.status_code, r.body"
                 " FROM idempotency_records r"
-                " JOIN unnest(CAST(:actors AS text[]), CAST(:keys AS text[])) AS c(actor, key)"
+                " JOIN unnest(CAST(:subjects AS text[]), CAST(:keys AS text[])) AS c(actor, key)"
                 " ON r.actor = c.actor AND r.key = c.key WHERE r.expires_at > now()"
             ),
-            {"actors": [p[0] for p in pairs], "keys": [p[1] for p in pairs]},
+            {"subjects": [p[0] for p in pairs], "keys": [p[1] for p in pairs]},
         )
     ).all()
     return {
-        (r.actor, r.key): StoredReply(
-            r.actor, r.key, r.request_hash, r.status_code, unseal(pii, r.body)
-        )
+        (r.actor, r.key): StoredReply(r.request_hash, r.status_code, unseal(pii, r.body))
         for r in rows
     }
 
 
 async def store(
-    conn: AsyncConnection, pii: PiiKeys, replies: list[StoredReply], ttl_seconds: int
+    conn: AsyncConnection, pii: PiiKeys, replies: dict[Key, StoredReply], ttl_seconds: int
 ) -> None:
     """Stores replies with one statement; a key that has one already keeps it."""
     if not replies:
@@ -63,30 +50,43 @@ async def store(
         text(
             "INSERT INTO idempotency_records (actor, key, request_hash, status_code, body,"
             " expires_at) SELECT a, k, h, s, CAST(b AS jsonb), :expires"
-            " FROM unnest(CAST(:actors AS text[]), CAST(:keys AS text[]), CAST(:hashes AS text[]),"
-            " CAST(:statuses AS int[]), CAST(:bodies AS text[])) AS r(a, k, h, s, b)"
-            " ON CONFLICT (actor, key) DO NOTHING"
+            " FROM unnest(CAST(:subjects AS text[]), CAST(:keys AS text[]),"
+            " CAST(:hashes AS text[]), CAST(:statuses AS int[]), CAST(:bodies AS text[]))"
+            " AS r(a, k, h, s, b) ON CONFLICT (actor, key) DO NOTHING"
         ),
         {
             "expires": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds),
-            "actors": [r.actor for r in replies],
-            "keys": [r.key for r in replies],
-            "hashes": [r.digest for r in replies],
-            "statuses": [r.status for r in replies],
-            "bodies": [json.dumps(seal(pii, r.body)) for r in replies],
+            "subjects": [subject for subject, _ in replies],
+            "keys": [key for _, key in replies],
+            "hashes": [r.digest for r in replies.values()],
+            "statuses": [r.status for r in replies.values()],
+            "bodies": [json.dumps(seal(pii, r.body)) for r in replies.values()],
         },
     )
 
 
-async def lock_key(conn: AsyncConnection, actor: str, key: str) -> None:
+async def lock_key(conn: AsyncConnection, subject: str, key: str) -> None:
     """Serializes transactions answering the same key until the first one ends.
 
     Taken before any row lock, and only by single changes, so it cannot close a
     cycle with the slot and booking locks.
     """
     await conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:actor || ' ' || :key, 0))"),
-        {"actor": actor, "key": key},
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:subject || ' ' || :key, 0))"),
+        {"subject": subject, "key": key},
+    )
+
+
+async def kept_from_before(conn: AsyncConnection, since_ms: int) -> bool:
+    """Whether live replies older than `since_ms` (Unix ms) are kept."""
+    return bool(
+        await conn.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM idempotency_records"
+                " WHERE created_at < to_timestamp(:since / 1000.0) AND expires_at > now())"
+            ),
+            {"since": since_ms},
+        )
     )
 
 

@@ -1,4 +1,10 @@
-"""Locking slot rows for a booking transaction, always in id order so none deadlock."""
+"""Slot rows in booking transactions, and the SQL forms of the domain's slot rules.
+
+Rows are locked always in id order, so no two transactions deadlock. Statements
+that work on many slots at once (expiry, generation, the availability reads) use
+`status_sql` and `open_sql`, the SQL forms of `domain.capacity.status_for` and
+`domain.capacity.is_open`; tests check each against the domain's definition.
+"""
 
 import uuid
 from dataclasses import dataclass
@@ -7,6 +13,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.capacity import SlotUse
+
+
+def status_sql(status: str, used: str, capacity: str) -> str:
+    """`domain.capacity.status_for` over SQL expressions for a slot's status, use and capacity."""
+    return (
+        f"CASE WHEN {status} = 'blocked' THEN 'blocked' WHEN {used} >= {capacity} THEN 'full'"
+        f" WHEN {used} > 0 THEN 'partial' ELSE 'open' END"
+    )
+
+
+def open_sql(status: str, start_at: str) -> str:
+    """`domain.capacity.is_open` over SQL expressions for a slot's status and start."""
+    return f"({status} <> 'blocked' AND {start_at} > now())"
+
 
 # The slots asked for, plus the same person's slots overlapping one of them, found
 # through the person's start-time index (a slot lasts at most a day, which bounds the

@@ -1,7 +1,7 @@
-"""The contract's error codes and the HTTP status each one answers with.
+"""The contract's error codes, and the refusal that carries one.
 
-Actors and the web share these, so an outcome decided in a worker reaches the
-client with exactly the code the contract promises.
+The domain, the database layer and the workers refuse with a code; the web alone
+knows which HTTP status answers each (`web/errors.py`).
 """
 
 from enum import StrEnum
@@ -30,57 +30,14 @@ class ErrorCode(StrEnum):
     INTERNAL = "INTERNAL"
 
 
-STATUS: dict[ErrorCode, int] = {
-    ErrorCode.BAD_REQUEST: 400,
-    ErrorCode.IDEMPOTENCY_KEY_REQUIRED: 400,
-    ErrorCode.UNAUTHENTICATED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.SLOT_FULL: 409,
-    ErrorCode.SLOT_UNAVAILABLE: 409,
-    ErrorCode.HOLD_EXPIRED: 409,
-    ErrorCode.INVALID_STATE: 409,
-    ErrorCode.RULE_OVERLAP: 409,
-    ErrorCode.DUPLICATE_BOOKING: 409,
-    ErrorCode.IDEMPOTENCY_IN_PROGRESS: 409,
-    ErrorCode.PAYLOAD_TOO_LARGE: 413,
-    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
-    ErrorCode.VALIDATION_ERROR: 422,
-    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.UNAVAILABLE: 503,
-    ErrorCode.INTERNAL: 500,
-}
+class Refused(Exception):
+    """An operation was refused: the contract's code, words for people, and details."""
 
-
-class ApiError(Exception):
-    """An operation was refused; carries the contract's code, status and details."""
-
-    def __init__(
-        self,
-        code: ErrorCode,
-        message: str,
-        details: dict | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, code: ErrorCode, message: str, details: dict | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details or {}
-        self.headers = headers or {}
 
-    @property
-    def status(self) -> int:
-        return STATUS[self.code]
 
-    def envelope(self, request_id: str | None) -> dict:
-        """The contract's error body."""
-        return {
-            "error": {
-                "code": self.code.value,
-                "message": self.message,
-                "details": self.details,
-                "request_id": request_id,
-            }
-        }
+ApiError = Refused  # TEMPORARY: the other half of issue 13 still imports this name

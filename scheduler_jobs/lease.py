@@ -8,6 +8,8 @@ import uuid
 
 import redis
 
+from common import keys
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -19,7 +21,7 @@ return 0
 class Lease:
     def __init__(self, client: redis.Redis, name: str, ttl_ms: int) -> None:
         self._client = client
-        self._key = f"lease:{name}"
+        self._key = keys.lease(name)
         self._ttl_ms = ttl_ms
         self._token = str(uuid.uuid4())
 

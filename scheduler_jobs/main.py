@@ -11,22 +11,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from common.lifeline import stop_with_supervisor
 from common.logging import configure_logging
-from common.settings import Settings, get_settings
-from scheduler_jobs import events, expiry, generation, idempotency, lanes
+from common.settings import get_settings
+from scheduler_jobs.jobs import ScheduledJob, jobs
 from scheduler_jobs.lease import Lease
-from scheduler_jobs.registry import ScheduledJob
+from workers.broker import build_broker
 
 _log = structlog.get_logger("scheduler")
-
-
-def jobs(settings: Settings) -> list[ScheduledJob]:
-    return [
-        expiry.job(settings),
-        lanes.job(settings),
-        generation.job(settings),
-        events.job(settings),
-        idempotency.job(settings),
-    ]
 
 
 def run_leased(client: redis.Redis, job: ScheduledJob) -> None:
@@ -54,7 +44,8 @@ def main() -> None:
     stop_with_supervisor()
     client = redis.Redis.from_url(settings.redis_url)
     scheduler = BlockingScheduler(timezone="UTC")
-    for job in jobs(settings):
+    scheduled = jobs(settings, build_broker(settings), client)
+    for job in scheduled:
         scheduler.add_job(
             run_leased,
             "interval",
@@ -66,7 +57,7 @@ def main() -> None:
             next_run_time=dt.datetime.now(dt.UTC),
         )
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    _log.info("scheduler_started", jobs=[j.name for j in jobs(settings)])
+    _log.info("scheduler_started", jobs=[j.name for j in scheduled])
     scheduler.start()
 
 

@@ -14,22 +14,24 @@ from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
-from web.replies import Replies
 from web.routes import availability, bookings, catalog, health, identity, ops, pages, slots
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.shared_redis import SharedRedis
 from web.state import (
     ACCOUNTS,
+    BROKER,
     ENGINE,
     IDEMPOTENCY,
     LIMITER,
+    OUTCOMES,
     PII,
     REDIS,
-    REPLIES,
     ROUTE_TABLE,
     SETTINGS,
     SHARED_REDIS,
 )
+from workers.broker import build_broker
+from workers.outcomes import OutcomeChannel
 
 ROUTES: list[Route] = [
     *health.ROUTES,
@@ -60,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[PII] = PiiKeys.parse(settings.pii_key)
+    app[BROKER] = build_broker(settings)
     app[ROUTE_TABLE] = ROUTES
     app[bookings.LANES] = {}
     app.cleanup_ctx.append(_connections)
@@ -99,13 +102,13 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         },
     )
     app[ACCOUNTS] = StaffAccounts(app[ENGINE])
-    app[REPLIES] = Replies(app[REDIS])
-    await app[REPLIES].start()
+    app[OUTCOMES] = OutcomeChannel(app[REDIS])
+    await app[OUTCOMES].start()
     app[AVAILABILITY_CACHE] = AvailabilityCache(settings.database_url)
     await app[AVAILABILITY_CACHE].start()
     yield
     await app[AVAILABILITY_CACHE].stop()
-    await app[REPLIES].stop()
+    await app[OUTCOMES].stop()
     await app[SHARED_REDIS].close()
     await app[REDIS].aclose()
     await app[ENGINE].dispose()

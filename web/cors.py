@@ -8,7 +8,8 @@ and no CORS headers, so the browser stops before sending the request itself.
 
 from aiohttp import web
 
-from domain.errors import ApiError, ErrorCode
+from domain.errors import ErrorCode
+from web.errors import ApiError
 from web.state import SETTINGS
 
 SHARED_PREFIX = "/v1/"

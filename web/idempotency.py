@@ -1,4 +1,4 @@
-"""Idempotent mutations, keyed by (Idempotency-Key, actor).
+"""Idempotent mutations, keyed by (Idempotency-Key, subject).
 
 Redis answers the common case fast: the first request claims the key as
 `pending`, its reply replaces the claim for `IDEMPOTENCY_TTL_SECONDS`. The claim
@@ -19,20 +19,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common import keys, stored_replies
 from common.pii import PiiKeys
+from common.stored_replies import Pending, StoredReply
 from db import idempotency
-from db.idempotency import StoredReply
-from domain.errors import ApiError, ErrorCode
+from domain.errors import ErrorCode
+from domain.outcomes import Outcome
+from web.errors import ApiError, with_headers
 from web.ratelimit import SPEND_LUA, Spend, budget_args, budget_keys, settle
 from web.responses import Reply
 from web.shared_redis import Script, SharedRedis
+from web.views import outcome_reply
+from workers.lanes import ADMISSION_LUA, PROBE_MS
 
 REPLAYED_HEADER = "Idempotent-Replayed"
-PROBE_MS = 1000
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -56,15 +58,14 @@ end
 # KEYS: idempotency key, admission count ('' for none), its probe key, the key holding
 # when this Redis began to remember (Unix ms, set by the first call), then the keys of the
 # rate-limit budgets to spend.
-# ARGV: claim, claim TTL, refusal record, record TTL, probe window ms, then each budget's
-# interval and period µs. An admitted request takes one from the count; at zero the
-# refusal is the reply, except that in the count's last `PROBE_MS` one request a window
-# goes on to be checked, so a count still true is renewed before it lapses rather than
-# letting a wave of requests through when it does. No count: everyone goes on. A refusal
-# returns since when Redis remembers: a key answered before then may have been forgotten
-# (a flush, a restart without persistence), and its reply is then looked for in Postgres.
+# ARGV: claim, claim TTL, foreseen reply record, record TTL, probe window ms, then each
+# budget's interval and period µs. A request the admission count does not admit gets the
+# foreseen reply (workers/lanes.py). That answer returns since when Redis remembers: a key
+# answered before then may have been forgotten (a flush, a restart without persistence),
+# and its reply is then looked for in Postgres.
 _ADMIT = Script(
     SPEND_LUA
+    + ADMISSION_LUA
     + """
 local since = redis.call('GET', KEYS[4])
 if not since then
@@ -78,13 +79,9 @@ for _, budget in ipairs(spent) do
 end
 local existing = redis.call('GET', KEYS[1])
 if existing then return {spent, 'replay', existing} end
-local left = KEYS[2] ~= '' and tonumber(redis.call('GET', KEYS[2]))
-if left and left > 0 then
-  redis.call('DECR', KEYS[2])
-elseif left and (redis.call('PTTL', KEYS[2]) > tonumber(ARGV[5])
-    or not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5])) then
+if not admit(KEYS[2], KEYS[3], tonumber(ARGV[5])) then
   redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
-  return {spent, 'refused', since}
+  return {spent, 'foreseen', since}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return {spent, 'claimed'}
@@ -93,15 +90,16 @@ return {spent, 'claimed'}
 
 
 @dataclass(frozen=True)
-class Refusal:
-    """A reply a route knows before the claim, given while the Redis count at `count` is 0."""
+class Foreseen:
+    """A reply a route knows before the claim: given while the admission count of
+    `slot_id` admits no one (a full slot), without running the handler."""
 
-    count: str
+    slot_id: str
     reply: Reply
 
 
 @dataclass
-class Admission:
+class Claim:
     """A claimed key (`reply` None: run the handler) or the reply to give instead."""
 
     headers: dict[str, str] = field(default_factory=dict)
@@ -130,59 +128,58 @@ class IdempotencyStore:
 
     async def begin(
         self,
-        actor: str,
+        subject: str,
         key: str,
         digest: str,
         check_durable: bool,
         spends: list[Spend] | None = None,
-        refusal: Refusal | None = None,
-    ) -> Admission:
-        """Spends the budgets, then claims the key, replays its reply, or stores the refusal."""
-        rkey = keys.idempotency(actor, key)
+        foreseen: Foreseen | None = None,
+    ) -> Claim:
+        """Spends the budgets, then claims the key, replays its reply, or gives the
+        foreseen reply (and stores it)."""
         spends = spends or []
-        refused = ""
-        if refusal is not None:
-            refused = stored_replies.record(
-                self._pii, digest, refusal.reply.status, refusal.reply.body
-            )
-        spent, outcome, *existing = await self._shared.run(
+        foreseen_record = ""
+        if foreseen is not None:
+            reply = StoredReply(digest, foreseen.reply.status, foreseen.reply.body)
+            foreseen_record = stored_replies.record(self._pii, reply)
+        spent, answer, *existing = await self._shared.run(
             _ADMIT,
             [
-                rkey,
-                refusal.count if refusal else "",
-                f"{refusal.count}:probe" if refusal else "",
+                keys.idempotency(subject, key),
+                keys.admission(foreseen.slot_id) if foreseen else "",
+                keys.admission_probe(foreseen.slot_id) if foreseen else "",
                 keys.IDEMPOTENCY_SINCE,
                 *budget_keys(spends),
             ],
             [
                 stored_replies.claim(digest),
                 self._pending,
-                refused,
+                foreseen_record,
                 self._ttl,
                 PROBE_MS,
                 *budget_args(spends),
             ],
         )
-        admission = Admission(settle(spends, spent))
+        claim = Claim(settle(spends, spent))
         try:
-            if outcome == "replay":
-                admission.reply = _resolve(stored_replies.parse(self._pii, existing[0]), digest)
-            elif outcome == "refused":
-                admission.reply = refusal.reply if refusal else None
+            if answer == "replay":
+                claim.reply = self._resolve(stored_replies.parse(self._pii, existing[0]), digest)
+            elif answer == "foreseen":
+                assert foreseen is not None
+                claim.reply = foreseen.reply
                 if await self._may_have_forgotten(int(existing[0])):
-                    replay = await self._durable_replay(actor, key, digest)
-                    admission.reply = replay or refusal.reply
+                    replay = await self._durable_replay(subject, key, digest)
+                    claim.reply = replay or foreseen.reply
             elif check_durable:
-                admission.reply = await self._durable_replay(actor, key, digest)
+                claim.reply = await self._durable_replay(subject, key, digest)
         except ApiError as error:
-            error.headers = {**admission.headers, **error.headers}
-            raise
-        return admission
+            raise with_headers(error, claim.headers) from None
+        return claim
 
     async def _may_have_forgotten(self, since: int) -> bool:
         """Whether Postgres keeps replies from before Redis began to remember.
 
-        Only then can a refused request be the replay of one Redis forgot. The answer
+        Only then can a foreseen answer be the replay of one Redis forgot. The answer
         "no" holds for good (later replies are remembered); "yes" is asked again each
         minute, until those replies expire.
         """
@@ -194,57 +191,53 @@ class IdempotencyStore:
         if checked is not None and (not checked[0] or time.monotonic() - checked[1] < 60):
             return checked[0]
         async with self._engine.connect() as conn:
-            older = await conn.scalar(
-                text(
-                    "SELECT EXISTS (SELECT 1 FROM idempotency_records"
-                    " WHERE created_at < to_timestamp(:since / 1000.0)"
-                    " AND expires_at > now())"
-                ),
-                {"since": since},
-            )
-        self._forgetting = {since: (bool(older), time.monotonic())}
-        return bool(older)
+            older = await idempotency.kept_from_before(conn, since)
+        self._forgetting = {since: (older, time.monotonic())}
+        return older
 
-    async def _durable_replay(self, actor: str, key: str, digest: str) -> Reply | None:
+    async def _durable_replay(self, subject: str, key: str, digest: str) -> Reply | None:
         """After Redis forgot the key: the reply Postgres kept, put back in Redis."""
         async with self._engine.connect() as conn:
-            found = await idempotency.find(conn, self._pii, [(actor, key)])
-        stored = found.get((actor, key))
+            found = await idempotency.find(conn, self._pii, [(subject, key)])
+        stored = found.get((subject, key))
         if stored is None:
             return None
-        record = stored_replies.record(self._pii, stored.digest, stored.status, stored.body)
-        await self._redis.set(keys.idempotency(actor, key), record, ex=self._ttl)
-        done = {"state": "done", "hash": stored.digest, "status": stored.status}
-        return _resolve({**done, "body": stored.body}, digest)
+        record = stored_replies.record(self._pii, stored)
+        await self._redis.set(keys.idempotency(subject, key), record, ex=self._ttl)
+        return self._resolve(stored, digest)
 
-    async def complete(self, actor: str, key: str, digest: str, reply: Reply, durable: bool):
+    async def complete(self, subject: str, key: str, digest: str, reply: Reply, durable: bool):
+        stored = StoredReply(digest, reply.status, reply.body)
         if durable and reply.status < 300:
             async with self._engine.begin() as conn:
-                stored = StoredReply(actor, key, digest, reply.status, reply.body)
-                await idempotency.store(conn, self._pii, [stored], self._ttl)
-        record = stored_replies.record(self._pii, digest, reply.status, reply.body)
+                await idempotency.store(conn, self._pii, {(subject, key): stored}, self._ttl)
         await self._redis.eval(
             _REPLACE_CLAIM,
             1,
-            keys.idempotency(actor, key),
+            keys.idempotency(subject, key),
             stored_replies.claim(digest),
-            record,
+            stored_replies.record(self._pii, stored),
             self._ttl,
         )
 
-    async def abandon(self, actor: str, key: str) -> None:
+    async def abandon(self, subject: str, key: str) -> None:
         """Releases a claim whose request failed, so the client may retry with the same key."""
-        await self._redis.delete(keys.idempotency(actor, key))
+        await self._redis.delete(keys.idempotency(subject, key))
 
-
-def _resolve(record: dict[str, Any], digest: str) -> Reply:
-    if record["hash"] != digest:
-        raise ApiError(
-            ErrorCode.IDEMPOTENCY_KEY_REUSED,
-            "this Idempotency-Key was used with a different request",
-        )
-    if record["state"] == "pending":
-        raise ApiError(
-            ErrorCode.IDEMPOTENCY_IN_PROGRESS, "a request with this Idempotency-Key is in progress"
-        )
-    return Reply(record["status"], record["body"], {REPLAYED_HEADER: "true"})
+    def _resolve(self, stored: Pending | StoredReply, digest: str) -> Reply:
+        if stored.digest != digest:
+            raise ApiError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was used with a different request",
+            )
+        if isinstance(stored, Pending):
+            raise ApiError(
+                ErrorCode.IDEMPOTENCY_IN_PROGRESS,
+                "a request with this Idempotency-Key is in progress",
+            )
+        if stored.status is None:
+            reply = outcome_reply(Outcome.from_json(stored.body), self._pii)
+        else:
+            reply = Reply(stored.status, stored.body)
+        reply.headers[REPLAYED_HEADER] = "true"
+        return reply

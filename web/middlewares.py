@@ -16,7 +16,8 @@ from aiohttp import web
 
 from common.ids import new_id
 from common.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from domain.errors import ApiError, ErrorCode
+from domain.errors import ErrorCode, Refused
+from web.errors import ApiError
 from web.responses import error_response
 
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -69,8 +70,8 @@ def logged_path(path: str) -> str:
     return _MANAGE_TOKEN.sub(r"\1[redacted]", path)
 
 
-def _as_api_error(exc: BaseException) -> ApiError:
-    if isinstance(exc, ApiError):
+def _as_refusal(exc: BaseException) -> Refused:
+    if isinstance(exc, Refused):
         return exc
     if isinstance(exc, web.HTTPException):
         code = _HTTP_CODES.get(exc.status, ErrorCode.BAD_REQUEST)
@@ -98,7 +99,7 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except Exception as exc:  # every failure becomes the contract's envelope
-        response = error_response(_as_api_error(exc), request_id)
+        response = error_response(_as_refusal(exc), request_id)
     response.headers["X-Request-Id"] = request_id
     elapsed = time.perf_counter() - started
     route = _route_name(request)

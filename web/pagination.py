@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from domain.errors import ApiError, ErrorCode
+from domain.errors import ErrorCode
 from domain.nesting import nests_deeper_than
+from web.errors import ApiError
 
 KeyPart = Callable[[Any], Any]
 """Turns one decoded value of a sort key into what SQL gets; ValueError when it cannot."""

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from limits import parse
 
-from domain.errors import ApiError, ErrorCode
+from common import keys
+from domain.errors import ErrorCode
+from web.errors import ApiError
 from web.shared_redis import Script, SharedRedis
 
 # Times are integer microseconds (exact in Lua's doubles). `spend_all(first_key, first_arg)`
@@ -74,7 +76,7 @@ class Budget:
         return math.ceil(self.period_us / self.amount)
 
     def key(self, caller: str) -> str:
-        return f"ratelimit:{self.name}:{caller}"
+        return keys.budget(self.name, caller)
 
     @property
     def policy(self) -> str:

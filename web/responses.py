@@ -1,4 +1,4 @@
-"""JSON replies and the contract's error envelope."""
+"""JSON replies, and refusals rendered as the contract's error envelope."""
 
 import json
 from dataclasses import dataclass, field
@@ -6,7 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from domain.errors import ApiError
+from domain.errors import Refused
+from web.errors import error_body, headers_of, status_of
 
 
 @dataclass
@@ -44,6 +45,6 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def error_response(error: ApiError, request_id: str) -> web.Response:
-    headers = {k: str(v) for k, v in error.headers.items()}
-    return json_response(error.status, error.envelope(request_id), headers)
+def error_response(error: Refused, request_id: str) -> web.Response:
+    headers = {k: str(v) for k, v in headers_of(error).items()}
+    return json_response(status_of(error), error_body(error, request_id), headers)

@@ -8,7 +8,7 @@ document is generated from the same declarations.
 
 The request is read and validated before the budget is spent, so that a valid
 idempotent request spends, claims its key and, when its route can tell already
-(`refusal`), gets its answer in one Redis call; an invalid one still spends
+(`foreseen`), gets its answer in one Redis call; an invalid one still spends
 first, so 429 keeps its place before the request's own faults. A forbidden request
 spends too, and a request without a valid token spends its IP address's budget:
 refusing costs the caller as much as serving. Replies past the spend, 4xx
@@ -27,11 +27,12 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import ApiError, ErrorCode
+from domain.errors import ErrorCode, Refused
 from domain.nesting import nests_deeper_than
 from domain.roles import Permission, allows
 from web.clientip import client_ip
-from web.idempotency import Refusal, request_hash, valid_key
+from web.errors import ApiError, error_body, headers_of, status_of, with_headers
+from web.idempotency import Foreseen, request_hash, valid_key
 from web.identity import Identity, verify_token
 from web.middlewares import REQUEST_ID
 from web.ratelimit import Spend
@@ -54,9 +55,12 @@ class Call:
     query: Any = None
 
     @property
-    def actor(self) -> str:
+    def subject(self) -> str:
+        """Who asks: the token's `sub`."""
         assert self.identity is not None
         return self.identity.subject
+
+    actor = subject  # TEMPORARY: the other half of issue 13 still reads this name
 
 
 Handler = Callable[[Call], Awaitable[Reply | TextReply]]
@@ -87,7 +91,7 @@ class Route:
     responses: Mapping[int, type[BaseModel] | None] = field(default_factory=dict)
     idempotent: bool = False
     replies_persisted_by_handler: bool = False
-    refusal: Callable[[Call], Awaitable[Refusal | None]] | None = None
+    foreseen: Callable[[Call], Awaitable[Foreseen | None]] | None = None
     rate_limit: str | None = None
     extra_budgets: Callable[[Call], list[tuple[str, str]]] | None = None
     """(budget, caller) pairs a valid request spends besides its own (a login's email)."""
@@ -117,8 +121,8 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
                 query = _parse_query(route, request)
                 raw_body = await _read_json(request) if route.body else None
                 call = Call(request, identity, _validate(route.body, raw_body), query)
-                refusal = await route.refusal(call) if key and route.refusal else None
-            except ApiError:
+                foreseen = await route.foreseen(call) if key and route.foreseen else None
+            except Refused:
                 limit_headers = await request.app[LIMITER].spend(spends)
                 raise
             spends += _extra_spends(route, call)
@@ -126,10 +130,9 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
                 limit_headers = await request.app[LIMITER].spend(spends)
                 reply = await route.handler(call)
             else:
-                limit_headers, reply = await _run_once(route, call, key, raw_body, refusal, spends)
-        except ApiError as error:
-            error.headers = {**limit_headers, **error.headers}
-            raise
+                limit_headers, reply = await _run_once(route, call, key, raw_body, foreseen, spends)
+        except Refused as error:
+            raise with_headers(error, limit_headers) from None
         if isinstance(reply, TextReply):
             return web.Response(
                 status=reply.status,
@@ -154,10 +157,9 @@ async def _authenticate(request: web.Request, route: Route) -> Identity | None:
             request.headers.get("Authorization"), settings.jwt_secret, settings.jwt_issuer
         )
         await request.app[ACCOUNTS].check(identity)
-    except ApiError as error:
+    except Refused as error:
         headers = await request.app[LIMITER].spend(_ip_ceiling(request, route))
-        error.headers = {**headers, **error.headers}
-        raise
+        raise with_headers(error, headers) from None
     return identity
 
 
@@ -215,32 +217,33 @@ async def _run_once(
     call: Call,
     key: str,
     raw_body: Any,
-    refusal: Refusal | None,
+    foreseen: Foreseen | None,
     spends: list[Spend],
 ) -> tuple[dict[str, str], Reply | TextReply]:
     """Runs the handler once per key; replays (or refuses) without running it."""
     store = call.request.app[IDEMPOTENCY]
     digest = request_hash(call.request.method, call.request.path, raw_body)
     durable = not route.replies_persisted_by_handler
-    admission = await store.begin(call.actor, key, digest, durable, spends, refusal)
-    if admission.reply is not None:
-        return admission.headers, admission.reply
+    claim = await store.begin(call.subject, key, digest, durable, spends, foreseen)
+    if claim.reply is not None:
+        return claim.headers, claim.reply
     call.request[IDEMPOTENCY_CLAIM] = (key, digest)
     try:
         reply = await route.handler(call)
-    except ApiError as error:
-        if error.status >= 500:
-            await store.abandon(call.actor, key)
+    except Refused as error:
+        if status_of(error) >= 500:
+            await store.abandon(call.subject, key)
             raise
-        reply = Reply(error.status, error.envelope(call.request[REQUEST_ID]), error.headers)
+        body = error_body(error, call.request[REQUEST_ID])
+        reply = Reply(status_of(error), body, headers_of(error))
     except BaseException:
-        await store.abandon(call.actor, key)
+        await store.abandon(call.subject, key)
         raise
     if reply.status >= 500:
-        await store.abandon(call.actor, key)
+        await store.abandon(call.subject, key)
     elif not reply.recorded:
-        await store.complete(call.actor, key, digest, reply, durable=durable)
-    return admission.headers, reply
+        await store.complete(call.subject, key, digest, reply, durable=durable)
+    return claim.headers, reply
 
 
 def _unstorable(value: Any, path: str = "") -> str | None:

@@ -35,7 +35,7 @@ class Script:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
 
-class _Replies(asyncio.Protocol):
+class _Connection(asyncio.Protocol):
     """Matches each reply read from the connection with the call waiting for it.
 
     Commands sent in one turn of the event loop leave in one write: a system call
@@ -108,8 +108,8 @@ class SharedRedis:
     def __init__(self, url: str, timeout: float = 1.0) -> None:
         self._options = parse_url(url)
         self._timeout = timeout
-        self._replies: _Replies | None = None
-        self._connecting: asyncio.Future[_Replies] | None = None
+        self._replies: _Connection | None = None
+        self._connecting: asyncio.Future[_Connection] | None = None
 
     async def execute(self, *command: str | int | float) -> Any:
         replies = await self._connection()
@@ -132,14 +132,14 @@ class SharedRedis:
         if self._replies is not None and self._replies.transport is not None:
             self._replies.transport.close()
 
-    def _send(self, replies: _Replies, command: tuple[str | int | float, ...]) -> Any:
+    def _send(self, replies: _Connection, command: tuple[str | int | float, ...]) -> Any:
         if replies.transport is None:
             raise ConnectionError("the Redis connection was lost")
         future = asyncio.get_running_loop().create_future()
         replies.send(hiredis.pack_command(command), future)
         return _checked(future)
 
-    async def _connection(self) -> _Replies:
+    async def _connection(self) -> _Connection:
         """The open connection, or the one being opened: callers meanwhile share one attempt,
         so a Redis that does not answer costs each of them one timeout, not one each in turn."""
         if self._replies is not None and self._replies.transport is not None:
@@ -149,22 +149,22 @@ class SharedRedis:
             self._connecting.add_done_callback(self._connected)
         return await asyncio.shield(self._connecting)
 
-    def _connected(self, attempt: asyncio.Future[_Replies]) -> None:
+    def _connected(self, attempt: asyncio.Future[_Connection]) -> None:
         self._connecting = None
         if not attempt.cancelled() and attempt.exception() is None:
             self._replies = attempt.result()
 
-    async def _connect(self) -> _Replies:
+    async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         options = self._options
         async with asyncio.timeout(self._timeout):
             if "path" in options:
                 _, replies = await loop.create_unix_connection(
-                    lambda: _Replies(self._timeout), options["path"]
+                    lambda: _Connection(self._timeout), options["path"]
                 )
             else:
                 _, replies = await loop.create_connection(
-                    lambda: _Replies(self._timeout),
+                    lambda: _Connection(self._timeout),
                     options.get("host", "localhost"),
                     options.get("port", 6379),
                 )

@@ -1,6 +1,7 @@
 """Typed keys for what the application holds for its lifetime."""
 
 from aiohttp import web
+from dramatiq import Broker
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -9,8 +10,8 @@ from common.settings import Settings
 from web.accounts import StaffAccounts
 from web.idempotency import IdempotencyStore
 from web.ratelimit import RateLimiter
-from web.replies import Replies
 from web.shared_redis import SharedRedis
+from workers.outcomes import OutcomeChannel
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -21,5 +22,8 @@ PII = web.AppKey("pii", PiiKeys)
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyStore)
 LIMITER = web.AppKey("limiter", RateLimiter)
 ACCOUNTS = web.AppKey("accounts", StaffAccounts)
-REPLIES = web.AppKey("replies", Replies)
+OUTCOMES = web.AppKey("outcomes", OutcomeChannel)
+"""Where this process's queued commands are answered (see workers/outcomes.py)."""
+BROKER = web.AppKey("broker", Broker)
+"""Sends messages by task name (see workers/broker.py)."""
 ROUTE_TABLE = web.AppKey("route_table", list)

@@ -1,10 +1,12 @@
-"""The Dramatiq broker, configured once.
+"""The Dramatiq broker: built when a process asks for it, never on import.
 
-Every process that sends or runs messages imports this module before any actor
-is declared. Defaults that Dramatiq sets for general workloads are set here on
-purpose: a full slot is an outcome, not an exception, so retries are few and
-fast; an idle consumer polls every `DRAMATIQ_WORKER_TIMEOUT_MS`, not every second.
-An actor reads its message (retries so far, request id) through `CurrentMessage`.
+Defaults that Dramatiq sets for general workloads are set here on purpose: a
+full slot is an outcome, not an exception, so retries are few and fast; an idle
+consumer polls every `dramatiq_worker_timeout` ms, not every second. An actor
+reads its message (retries so far, request id) through `CurrentMessage`.
+
+Messages are sent by task name (`send`), so a process that only sends (the web,
+the scheduler) never imports an actor module.
 """
 
 import os
@@ -24,15 +26,14 @@ from dramatiq.middleware import (
 
 from common.metrics_folder import folder
 from common.redis_clients import sync_client
-from common.settings import Settings, get_settings
+from common.settings import Settings
 from workers.context import RequestContext
 from workers.startup import FreezeStartupObjects
+from workers.tasks import Task
 
 MAX_RETRIES = 5
 MIN_BACKOFF_MS = 100
 MAX_BACKOFF_MS = 10_000
-DEFAULT_REDIS_URL = "redis://localhost:6379/0"
-"""Dramatiq's own default, for processes that import the broker without `REDIS_URL`."""
 
 
 def build_broker(settings: Settings) -> RedisBroker:
@@ -56,12 +57,21 @@ def build_broker(settings: Settings) -> RedisBroker:
 
         middleware.append(Prometheus())
     return RedisBroker(
-        client=sync_client(settings.redis_url or DEFAULT_REDIS_URL, settings.redis_timeout_seconds),
+        client=sync_client(settings.redis_url, settings.redis_timeout_seconds),
         middleware=middleware,
         heartbeat_timeout=settings.dramatiq_heartbeat_timeout_ms,
         maintenance_chance=1000,
     )
 
 
-broker = build_broker(get_settings())
-dramatiq.set_broker(broker)
+def install(settings: Settings) -> RedisBroker:
+    """Builds the broker and makes it Dramatiq's, before any actor is declared."""
+    broker = build_broker(settings)
+    dramatiq.set_broker(broker)
+    return broker
+
+
+def send(broker: dramatiq.Broker, task: Task, *args: object, request_id: str | None = None) -> None:
+    """Queues a message for `task`; its request id travels with it (docs/architecture.md)."""
+    options = {"request_id": request_id} if request_id else {}
+    broker.enqueue(dramatiq.Message(task.queue, task.name, args, {}, options))

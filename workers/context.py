@@ -20,7 +20,7 @@ class RequestContext(Middleware):
         request_id = message.options.get("request_id") or str(new_id())
         message.options["request_id"] = request_id
         structlog.contextvars.bind_contextvars(
-            request_id=request_id, message_id=message.message_id, actor=message.actor_name
+            request_id=request_id, message_id=message.message_id, task=message.actor_name
         )
 
     def after_process_message(self, broker, message, *, result=None, exception=None):

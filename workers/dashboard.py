@@ -38,7 +38,7 @@ from web.identity import Identity, verify_token
 from web.middlewares import is_unavailable
 from web.ratelimit import RateLimiter
 from web.shared_redis import SharedRedis
-from workers.broker import broker
+from workers.broker import build_broker
 
 CREDENTIAL_CACHE_SECONDS = 60
 CREDENTIAL_CACHE_SIZE = 1_000
@@ -209,7 +209,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     stop_with_supervisor()
-    app = AdminOnly(DashboardApp(broker=broker, prefix=""), settings)
+    app = AdminOnly(DashboardApp(broker=build_broker(settings), prefix=""), settings)
     try:
         with make_dashboard_server(settings.http_host, settings.dashboard_port, app) as server:
             server.serve_forever()

@@ -46,7 +46,7 @@ def _wait_until_up(base_url: str, run: str, log: Path) -> None:
         commands = _commands(run)
         if (
             ready
-            and commands.count("-m workers ") >= 3  # the main process and its two workers
+            and commands.count("-m actors ") >= 3  # the main process and its two workers
             and commands.count("spawn_main") >= 2  # the two web servers
             and "scheduler_jobs.main" in commands
             and "workers.dashboard" in commands

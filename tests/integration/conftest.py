@@ -13,11 +13,11 @@ import redis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from actors.main import broker  # registers every actor, so workers consume every queue
 from common.settings import Settings, get_settings
 from tests.support.api import Api, token
 from tests.support.platform import free_port
 from web.app import create_app
-from workers.main import broker  # registers every actor, so workers consume every queue
 
 TABLES = (
     "audit_log, outbox, jobs, idempotency_records, staff_accounts, bookings, slot_instances,"

@@ -10,12 +10,12 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient, TestServer
 
+from actors.main import broker
 from common.settings import Settings
 from db.invariants import violations
 from tests.support import rows
 from tests.support.api import Api, token
 from web.app import create_app
-from workers.broker import broker
 
 PHONE = "+971501234567"
 

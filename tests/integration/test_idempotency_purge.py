@@ -7,10 +7,12 @@ import asyncpg
 import dramatiq
 import redis
 
+from actors.main import broker
 from common.settings import Settings
 from db.engine import create_engine
 from db.idempotency import purge_expired
-from scheduler_jobs.main import jobs, run_leased
+from scheduler_jobs.jobs import jobs
+from scheduler_jobs.main import run_leased
 
 
 async def _records(db: asyncpg.Connection, count: int, seconds: int) -> None:
@@ -30,8 +32,9 @@ async def test_the_scheduler_purges_expired_replies_and_keeps_live_ones(
 ) -> None:
     await _records(db, 3, -1)
     await _records(db, 2, 3600)
-    purge = next(job for job in jobs(settings) if job.name == "purge_idempotency")
-    run_leased(redis.Redis.from_url(settings.redis_url), purge)
+    client = redis.Redis.from_url(settings.redis_url)
+    purge = next(job for job in jobs(settings, broker, client) if job.name == "purge_idempotency")
+    run_leased(client, purge)
     deadline = asyncio.get_running_loop().time() + 10
     while await db.fetchval("SELECT count(*) FROM idempotency_records WHERE expires_at <= now()"):
         assert asyncio.get_running_loop().time() < deadline, "expired replies were never purged"

@@ -6,9 +6,9 @@ import pytest
 import redis
 
 from common.settings import get_settings
+from scheduler_jobs.jobs import ScheduledJob
 from scheduler_jobs.lease import Lease
 from scheduler_jobs.main import run_leased
-from scheduler_jobs.registry import ScheduledJob
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import time
 import redis
 
 from common.settings import get_settings
+from scheduler_jobs.jobs import ScheduledJob
 from scheduler_jobs.main import run_leased
-from scheduler_jobs.registry import ScheduledJob
 from tests.support.platform import Platform
 
 

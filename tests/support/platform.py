@@ -33,7 +33,7 @@ def commands(worker_processes: int = 1, worker_threads: int = 4) -> dict[str, li
         "worker": [
             sys.executable,
             "-m",
-            "workers",
+            "actors",
             "--processes",
             str(worker_processes),
             "--threads",

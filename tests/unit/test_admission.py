@@ -1,6 +1,6 @@
 """How long the web may trust a slot's admission count."""
 
-from actors.holds import ADMISSION_MS, admission_ms
+from workers.lanes import ADMISSION_MS, admission_ms
 
 
 def test_without_held_bookings_a_count_lives_the_full_span() -> None:

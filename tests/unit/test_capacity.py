@@ -6,7 +6,8 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.capacity import SlotUse, can_transition, remaining
+from domain.capacity import SlotUse, remaining
+from domain.lifecycle import can_transition
 
 T0 = dt.datetime(2030, 1, 7, 9, tzinfo=dt.UTC)
 PERSON = uuid.uuid4()

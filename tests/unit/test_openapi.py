@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 
-from domain.errors import STATUS, ErrorCode
+from domain.errors import ErrorCode
 from web.app import ROUTES
+from web.errors import STATUS
 from web.openapi import document, error_codes
 from web.routing import Route
 

@@ -10,7 +10,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import text
 
-from actors.generation import generate_slots
 from common.ids import new_id
 from db import audit
 from db.rules import COLUMNS, as_rule, lock_owner
@@ -22,7 +21,9 @@ from web.models import ErrorReply, ListQuery, Strict, SupportedDate
 from web.pagination import decode_cursor, page, uuid_part
 from web.responses import Reply
 from web.routing import Call, Link, Route
-from web.state import ENGINE
+from web.state import BROKER, ENGINE
+from workers.broker import send
+from workers.tasks import GENERATE_SLOTS
 
 MAX_GENERATION_DAYS = 366
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -280,14 +281,14 @@ async def generate(call: Call) -> Reply:
                 "rid": call.request[REQUEST_ID],
             },
         )
-    generate_slots.send_with_options(
-        args=(
-            str(job_id),
-            str(body.location_id),
-            str(body.person_id) if body.person_id else None,
-            body.first.isoformat(),
-            body.last.isoformat(),
-        ),
+    send(
+        call.request.app[BROKER],
+        GENERATE_SLOTS,
+        str(job_id),
+        str(body.location_id),
+        str(body.person_id) if body.person_id else None,
+        body.first.isoformat(),
+        body.last.isoformat(),
         request_id=call.request[REQUEST_ID],
     )
     return Reply(202, {"job": {"id": str(job_id), "status": "queued"}})

@@ -10,39 +10,38 @@ Idempotency-Key, replacing a 202.
 
 import asyncio
 import datetime as dt
-import json
 import uuid
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, EmailStr, Field, field_validator
-from sqlalchemy import text
 
-from actors.holds import admission_ms, drain_lanes
 from common import keys
 from common.ids import new_id
-from common.replies import Outcome
+from db import bookings
 from db.availability import slot_alone
-from db.bookings import Change, lane_of
-from db.holds import HoldCommand
-from domain.booking_view import BOOKING_COLUMNS, booking_json
-from domain.errors import ApiError, ErrorCode
+from domain.commands import Change, Command, HoldCommand
+from domain.errors import ErrorCode
+from domain.outcomes import Outcome
 from domain.phones import normalize_phone
 from domain.roles import Permission
-from web.idempotency import Refusal
+from web.errors import ApiError, error_body
+from web.idempotency import Foreseen
 from web.middlewares import REQUEST_ID
 from web.models import ErrorReply, ListQuery, Strict
 from web.pagination import decode_cursor, encode_cursor, instant_part, uuid_part
-from web.replies import within
 from web.responses import Reply
 from web.routing import IDEMPOTENCY_CLAIM, Call, Link, Route
-from web.state import ENGINE, PII, REDIS, REPLIES, SETTINGS, SHARED_REDIS
+from web.state import BROKER, ENGINE, OUTCOMES, PII, REDIS, SETTINGS, SHARED_REDIS
+from web.views import booking_json, outcome_reply
+from workers import lanes
+from workers.broker import send
+from workers.outcomes import within
+from workers.tasks import DRAIN_LANES
 
 LANES = web.AppKey("lanes", dict)
 """Slot id -> the lookup of its lane, per process; a slot's person never changes."""
 LANE_CACHE_SIZE = 100_000
-DRAIN_WAKE_MS = 5_000
-"""A queued drain message not started by then is presumed lost, and sent again."""
 
 
 class Customer(Strict):
@@ -123,12 +122,10 @@ async def _first_look(app: web.Application, slot_id: uuid.UUID) -> str:
         slot = await slot_alone(conn, slot_id)
     if slot is None:
         raise ApiError(ErrorCode.NOT_FOUND, "no such slot")
-    valid_ms = admission_ms(slot.first_lapse_ms)
-    if not slot.closed and valid_ms > 0:
-        await app[SHARED_REDIS].execute(
-            "SET", keys.admission(str(slot_id)), slot.left, "NX", "PX", valid_ms
-        )
-    return str(slot.person_id or slot_id)
+    count = lanes.first_count(str(slot_id), slot.left, slot.first_lapse_ms)
+    if not slot.closed and count is not None:
+        await app[SHARED_REDIS].execute(*count)
+    return lanes.lane_for(slot.person_id, slot_id)
 
 
 def _pending(booking_id: str) -> Reply:
@@ -139,13 +136,13 @@ def _pending(booking_id: str) -> Reply:
     )
 
 
-async def full_slot(call: Call) -> Refusal:
+async def full_slot(call: Call) -> Foreseen:
     """Refuses at once while the slot's admission count says nothing is left."""
     body: BookingIn = call.body
     await _lane(call, body.slot_id)
     error = ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot")
-    reply = Reply(error.status, error.envelope(call.request[REQUEST_ID]))
-    return Refusal(keys.admission(str(body.slot_id)), reply)
+    reply = Reply(409, error_body(error, call.request[REQUEST_ID]))
+    return Foreseen(str(body.slot_id), reply)
 
 
 async def create_booking(call: Call) -> Reply:
@@ -158,7 +155,7 @@ async def create_booking(call: Call) -> Reply:
         command_id=str(new_id()),
         booking_id=str(new_id()),
         slot_id=str(body.slot_id),
-        actor=call.actor,
+        subject=call.subject,
         key=key,
         digest=digest,
         name=body.customer.name,
@@ -167,46 +164,28 @@ async def create_booking(call: Call) -> Reply:
         phone_hash=pii.lookup_hash(body.customer.phone),
         notes=body.notes,
         request_id=call.request[REQUEST_ID],
-        reply_to=app[REPLIES].channel,
+        reply_to=app[OUTCOMES].name,
     )
-    queued = json.dumps({"owner": call.actor, "lane": lane})
     ttl = app[SETTINGS].idempotency_ttl_seconds
-    outcome = await _queue(
-        app,
-        lane,
-        command.command_id,
-        command.dumps(),
-        command.request_id,
-        ("SET", keys.pending(command.booking_id), queued, "EX", ttl),
-    )
-    if outcome is None:
-        return _pending(command.booking_id)
-    return Reply(*outcome, recorded=True)
+    mark = lanes.mark_pending(command.booking_id, call.subject, lane, ttl)
+    return await _queue(app, lane, command, mark)
 
 
 async def _queue(
-    app: web.Application,
-    lane: str,
-    command_id: str,
-    command: str,
-    request_id: str,
-    *first: tuple[Any, ...],
-) -> Outcome | None:
-    """Appends a command to its lane, with `first` in the same round trip, and waits for
-    its outcome: None when `BOOKING_WAIT_SECONDS` passed first."""
-    with app[REPLIES].expecting(command_id) as answer:
-        *_, woken = await app[SHARED_REDIS].execute_many(
-            *first,
-            ("RPUSH", keys.lane(lane), command),
-            ("SADD", keys.ACTIVE_LANES, lane),
-            ("SADD", keys.READY_LANES, lane),
-            ("SET", keys.DRAIN_WAKE, "1", "NX", "PX", DRAIN_WAKE_MS),
-        )
-        # A queued drainer takes this command too, and one holding the lane marks it ready
-        # again after releasing it: only the first command since the last wake sends a message.
+    app: web.Application, lane: str, command: Command, *first: tuple[Any, ...]
+) -> Reply:
+    """Appends a command to its lane, with `first` in the same round trip, and answers
+    its outcome, or 202 when `BOOKING_WAIT_SECONDS` passed first."""
+    with app[OUTCOMES].expecting(command.command_id) as answer:
+        *_, woken = await app[SHARED_REDIS].execute_many(*first, *lanes.append(lane, command))
         if woken:
-            drain_lanes.send_with_options(request_id=request_id)
-        return await within(answer, app[SETTINGS].booking_wait_seconds)
+            send(app[BROKER], DRAIN_LANES, request_id=command.request_id)
+        outcome = await within(answer, app[SETTINGS].booking_wait_seconds)
+    if outcome is None:
+        return _pending(command.booking_id)
+    reply = outcome_reply(outcome, app[PII])
+    reply.recorded = True
+    return reply
 
 
 def _booking_id(call: Call) -> str:
@@ -221,27 +200,15 @@ async def get_booking(call: Call) -> Reply:
     app = call.request.app
     # The pending mark is read before Postgres: the worker commits the booking, then
     # drops the mark, so one of the two reads sees it (read after, both could miss it).
-    queued = await app[REDIS].get(keys.pending(booking_id))
-    pending = queued is not None and json.loads(queued)["owner"] == call.actor
+    mark = lanes.pending(await app[REDIS].get(keys.pending(booking_id)))
     async with app[ENGINE].connect() as conn:
-        row = (
-            await conn.execute(
-                text(
-                    f"SELECT {BOOKING_COLUMNS} FROM bookings b"
-                    " JOIN slot_instances s ON s.id = b.slot_id"
-                    " JOIN locations l ON l.id = b.location_id"
-                    " WHERE b.id = :id AND b.user_id = :owner"
-                ),
-                {"id": booking_id, "owner": call.actor},
-            )
-        ).first()
-    if row is not None:
-        return Reply(200, {"booking": booking_json(row._mapping, app[PII])})
-    refused = await app[REDIS].get(keys.outcome(booking_id))
-    if refused is not None and json.loads(refused)["owner"] == call.actor:
-        outcome = json.loads(refused)
-        return Reply(outcome["status"], outcome["body"])
-    if pending:
+        booking = await bookings.owned(conn, booking_id, call.subject)
+    if booking is not None:
+        return Reply(200, {"booking": booking_json(booking, app[PII])})
+    refused = lanes.refused_hold(await app[REDIS].get(keys.outcome(booking_id)), call.subject)
+    if refused is not None:
+        return outcome_reply(Outcome.from_json(refused), app[PII])
+    if mark is not None and mark.owner == call.subject:
         return Reply(200, {"booking": {"id": booking_id, "status": "pending"}})
     raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
 
@@ -249,18 +216,17 @@ async def get_booking(call: Call) -> Reply:
 async def _booking_lane(app: web.Application, booking_id: str, owner: str | None) -> str:
     """The lane of the booking's hold, so that a change queued there is applied after it.
 
-    A hold still queued has its lane in `pending:{id}`, an applied one is in Postgres.
-    Redis is asked first: the worker commits a booking before it drops its pending
-    key, so a booking that exists is always found in one or the other.
+    A hold still queued has its lane in its pending mark, an applied one is in
+    Postgres. Redis is asked first: the worker commits a booking before it drops its
+    mark, so a booking that exists is always found in one or the other.
     """
-    queued = await app[REDIS].get(keys.pending(booking_id))
+    mark = lanes.pending(await app[REDIS].get(keys.pending(booking_id)))
     found: tuple[str, str] | None
-    if queued is not None:
-        pending = json.loads(queued)
-        found = (pending["owner"], pending["lane"])
+    if mark is not None:
+        found = (mark.owner, mark.lane)
     else:
         async with app[ENGINE].connect() as conn:
-            found = await lane_of(conn, booking_id)
+            found = await bookings.lane_of(conn, booking_id)
     if found is None or (owner is not None and found[0] != owner):
         raise ApiError(ErrorCode.NOT_FOUND, "no such booking")
     return found[1]
@@ -278,24 +244,21 @@ async def _change(
         kind=kind,
         booking_id=booking_id,
         owner=owner,
-        actor=call.actor,
+        subject=call.subject,
         key=key,
         digest=digest,
-        reply_to=app[REPLIES].channel,
+        reply_to=app[OUTCOMES].name,
         slot_id=str(body.slot_id) if body and body.slot_id else None,
         reason=body.reason if body else None,
         notify=body.notify if body else True,
         request_id=call.request[REQUEST_ID],
     )
-    outcome = await _queue(app, lane, change.command_id, change.dumps(), change.request_id)
-    if outcome is None:
-        return _pending(booking_id)
-    return Reply(*outcome, recorded=True)
+    return await _queue(app, lane, change)
 
 
 def _visitor_change(kind: str) -> Any:
     async def handler(call: Call) -> Reply:
-        return await _change(call, kind, owner=call.actor)
+        return await _change(call, kind, owner=call.subject)
 
     handler.__name__ = f"{kind}_booking"
     return handler
@@ -334,48 +297,23 @@ class BookingPage(BaseModel):
 async def list_bookings(call: Call) -> Reply:
     """Newest slot first; `from`/`to` bound the slot's start by UTC date, both inclusive."""
     query: AdminBookingsQuery = call.query
-    after_start, after_id = (
-        decode_cursor(query.cursor, "bookings", (instant_part, uuid_part))
-        if query.cursor
-        else (None, None)
-    )
+    after = None
+    if query.cursor:
+        after_start, after_id = decode_cursor(query.cursor, "bookings", (instant_part, uuid_part))
+        after = (after_start, after_id)
     pii = call.request.app[PII]
+    where = bookings.Filter(
+        location_id=query.location_id,
+        person_id=query.person_id,
+        status=query.status,
+        phone_hash=pii.lookup_hash(query.phone) if query.phone else None,
+        first=query.first,
+        last=query.last,
+    )
     async with call.request.app[ENGINE].connect() as conn:
-        rows = (
-            await conn.execute(
-                text(
-                    f"SELECT {BOOKING_COLUMNS} FROM bookings b"
-                    " JOIN slot_instances s ON s.id = b.slot_id"
-                    " JOIN locations l ON l.id = b.location_id"
-                    " WHERE (CAST(:loc AS uuid) IS NULL OR b.location_id = CAST(:loc AS uuid))"
-                    " AND (CAST(:person AS uuid) IS NULL OR b.person_id = CAST(:person AS uuid))"
-                    " AND (CAST(:status AS text) IS NULL OR b.status = CAST(:status AS text))"
-                    " AND (CAST(:phone AS text) IS NULL OR b.phone_hash = CAST(:phone AS text))"
-                    " AND (CAST(:first AS date) IS NULL"
-                    "      OR b.slot_start_at >= CAST(:first AS date))"
-                    " AND (CAST(:last AS date) IS NULL"
-                    "      OR b.slot_start_at < CAST(:last AS date) + 1)"
-                    " AND (CAST(:after_start AS timestamptz) IS NULL"
-                    "      OR (b.slot_start_at, b.id) < (CAST(:after_start AS timestamptz),"
-                    "                                    CAST(:after_id AS uuid)))"
-                    " ORDER BY b.slot_start_at DESC, b.id DESC LIMIT :n"
-                ),
-                {
-                    "loc": query.location_id,
-                    "person": query.person_id,
-                    "status": query.status,
-                    "phone": pii.lookup_hash(query.phone) if query.phone else None,
-                    "first": query.first,
-                    "last": query.last,
-                    "after_start": after_start,
-                    "after_id": after_id,
-                    "n": query.limit + 1,
-                },
-            )
-        ).all()
-    items = [booking_json(r._mapping, pii) for r in rows]
-    more = len(items) > query.limit
-    items = items[: query.limit]
+        found = await bookings.newest_first(conn, where, after, query.limit + 1)
+    items = [booking_json(b, pii) for b in found[: query.limit]]
+    more = len(found) > query.limit
     cursor = encode_cursor("bookings", [items[-1]["start_at"], items[-1]["id"]]) if more else None
     return Reply(200, {"items": items, "next_cursor": cursor})
 
@@ -399,7 +337,7 @@ ROUTES = [
         responses={201: BookingReply, 202: BookingReply, **_ERRORS},
         idempotent=True,
         replies_persisted_by_handler=True,
-        refusal=full_slot,
+        foreseen=full_slot,
         rate_limit="booking_post",
         tag="bookings",
         conflicts=_REFUSED_HOLD,

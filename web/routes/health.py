@@ -8,8 +8,7 @@ from sqlalchemy import text
 
 from web.responses import Reply
 from web.routing import Call, Route
-from web.state import ENGINE, REDIS, SETTINGS, SHARED_REDIS
-from workers.broker import broker
+from web.state import BROKER, ENGINE, REDIS, SETTINGS, SHARED_REDIS
 
 
 class Health(BaseModel):
@@ -45,7 +44,7 @@ async def _hot_path_ok(call: Call) -> bool:
 
 async def _broker_ok(call: Call) -> bool:
     """The Dramatiq broker's own connection, which the web uses to enqueue commands."""
-    return bool(await asyncio.to_thread(broker.client.ping))
+    return bool(await asyncio.to_thread(call.request.app[BROKER].client.ping))
 
 
 async def _probe(check: Awaitable[bool], seconds: float) -> str:

@@ -1,19 +1,22 @@
 """Operator endpoints: Prometheus metrics and the OpenAPI document (its page: routes/pages.py)."""
 
+from dramatiq.common import dq_name
+
 from common.metrics import CONTENT_TYPE, QUEUE_DEPTH, exposition
 from web.openapi import document
 from web.responses import Reply, TextReply
 from web.routing import Call, Route
-from web.state import REDIS, ROUTE_TABLE
-from workers.broker import broker
+from web.state import BROKER, REDIS, ROUTE_TABLE
+from workers.tasks import QUEUES
 
 
 async def _sample_queue_depth(call: Call) -> None:
     """Reads the length of every Dramatiq queue (delay queues included) in one round trip."""
-    queues = sorted(broker.get_declared_queues() | broker.get_declared_delay_queues())
+    queues = sorted([*QUEUES, *(dq_name(queue) for queue in QUEUES)])
+    namespace = call.request.app[BROKER].namespace
     async with call.request.app[REDIS].pipeline(transaction=False) as pipe:
         for queue in queues:
-            pipe.llen(f"{broker.namespace}:{queue}")
+            pipe.llen(f"{namespace}:{queue}")
         depths = await pipe.execute()
     for queue, depth in zip(queues, depths, strict=True):
         QUEUE_DEPTH.labels(queue).set(depth)

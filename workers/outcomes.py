@@ -1,7 +1,8 @@
 """Outcomes from the workers, handed to the request that waits for them.
 
 Each web process subscribes to a Redis channel of its own and names it in every
-command it queues; the worker publishes the command's outcome there. One
+command it queues; the worker publishes the command's outcome there and stores
+it under the request's Idempotency-Key (replacing the web's claim or 202). One
 subscription per process replaces a blocking Redis call (and a connection) per
 waiting request. An outcome published while the subscription is down reaches no
 one: the request answers 202 after `BOOKING_WAIT_SECONDS` and the client polls,
@@ -10,24 +11,47 @@ as after a slow worker. Nothing is lost, since the outcome is also stored.
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import redis.exceptions
 import structlog
 from redis.asyncio import Redis
 
-from common import keys
-from common.replies import Outcome, decode
+from common import keys, stored_replies
+from common.pii import PiiKeys
+from common.stored_replies import StoredReply
+from domain.commands import Command
+from domain.outcomes import Outcome
 
 RECONNECT_SECONDS = 0.2
 SUBSCRIBE_WAIT_SECONDS = 2
-_log = structlog.get_logger("web.replies")
+_log = structlog.get_logger("workers.outcomes")
 
 
-class Replies:
+def encode(command_id: str, outcome: Outcome) -> str:
+    return json.dumps({"id": command_id, "outcome": outcome.to_json()})
+
+
+def decode(data: str) -> tuple[str, Outcome]:
+    message = json.loads(data)
+    return message["id"], Outcome.from_json(message["outcome"])
+
+
+def deliver(pipe: Any, pii: PiiKeys, command: Command, outcome: Outcome, ttl_seconds: int) -> None:
+    """Hands `outcome` to the waiting request and stores it for replays, in `pipe`."""
+    pipe.publish(command.reply_to, encode(command.command_id, outcome))
+    record = stored_replies.record(pii, StoredReply(command.digest, None, outcome.to_json()))
+    pipe.set(keys.idempotency(command.subject, command.key), record, ex=ttl_seconds)
+
+
+class OutcomeChannel:
+    """One web process's channel: requests wait here for their command's outcome."""
+
     def __init__(self, redis: Redis) -> None:
-        self.channel = keys.replies(str(uuid.uuid4()))
+        self.name = keys.outcome_channel(str(uuid.uuid4()))
         self._redis = redis
         self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self._listener: asyncio.Task[None] | None = None
@@ -40,7 +64,7 @@ class Replies:
             async with asyncio.timeout(SUBSCRIBE_WAIT_SECONDS):
                 await self._subscribed.wait()
         except TimeoutError:
-            _log.warning("replies_not_subscribed_yet", channel=self.channel)
+            _log.warning("outcome_channel_not_subscribed_yet", channel=self.name)
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -62,12 +86,12 @@ class Replies:
         while True:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self.channel)
+                    await pubsub.subscribe(self.name)
                     self._subscribed.set()
                     async for message in pubsub.listen():
                         self._resolve(message["data"])
             except (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-                _log.warning("replies_disconnected", channel=self.channel)
+                _log.warning("outcome_channel_disconnected", channel=self.name)
                 await asyncio.sleep(RECONNECT_SECONDS)
 
     def _resolve(self, data: str) -> None:

@@ -1,0 +1,58 @@
+"""The commands the booking engine takes, as the web queues them for the workers.
+
+Both travel as JSON through a lane (`workers/lanes.py`). `subject`, `key` and
+`digest` name the request's Idempotency-Key, under which the outcome is stored;
+`reply_to` is the outcome channel of the web process that waits for it.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class HoldCommand:
+    """A request for a hold; the customer's phone and email are already encrypted."""
+
+    command_id: str
+    booking_id: str
+    slot_id: str
+    subject: str
+    key: str
+    digest: str
+    name: str
+    phone: str
+    email: str | None
+    phone_hash: str
+    notes: str | None
+    request_id: str | None
+    reply_to: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A confirm, cancel or reschedule; `owner` is set when a visitor asks (their own only)."""
+
+    command_id: str
+    kind: str
+    booking_id: str
+    owner: str | None
+    subject: str
+    key: str
+    digest: str
+    reply_to: str
+    slot_id: str | None = None
+    reason: str | None = None
+    notify: bool = True
+    request_id: str | None = None
+
+
+Command = HoldCommand | Change
+
+
+def dumps(command: Command) -> str:
+    return json.dumps(asdict(command), separators=(",", ":"))
+
+
+def loads(raw: str) -> Command:
+    fields = json.loads(raw)
+    return Change(**fields) if "kind" in fields else HoldCommand(**fields)

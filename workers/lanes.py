@@ -1,0 +1,297 @@
+"""Lanes: how booking commands travel from the web to the workers, in order.
+
+A lane is a person (their overlapping slots compete for the same time) or a
+location-scoped slot. Every command about a lane's slots (a hold, or a change to
+a booking held there) is appended to the lane's Redis list, and the lane is
+marked ready. A drainer takes up to `LANES_PER_BATCH` ready lanes, locks them
+(one drainer per lane, so each lane keeps its order) and applies the commands at
+the head of each: up to `BATCH_SIZE` holds of every lane in one batch, or up to
+`CHANGES_PER_LANE` changes of each lane, again and again until no lane is ready.
+A change queued behind its booking's hold is thus applied after it. A lane found
+locked is left to its holder, who marks it ready again if commands came
+meanwhile. Commands leave a list only after they were applied and their outcomes
+published; a drainer that dies in between leaves them to be applied again, which
+changes nothing (each outcome is stored with what it decided). The scheduler's
+sweep marks ready the lanes whose drainer died (`sweep`).
+
+Waking: the web sends a `drain_lanes` message only when no message is queued
+already (the wake key, set with the command and cleared when the message
+starts), so a rush costs one message per batch, not one per request.
+
+Pending marks: while a hold is queued, `pending:{booking}` names its owner and
+lane, so a poll can say `pending` and a change can find the lane of a hold not
+yet applied. A refused hold leaves its outcome under `outcome:{booking}` for the
+poll that follows a 202.
+
+The admission count `admit:{slot}` is what the web may assume is left of a slot
+without asking Postgres (docs/booking.md): only ever set from Postgres (after
+each batch, exact; or by the web's first look at a slot, which can only be too
+high), living `ADMISSION_MS` at most and never past the first hold deadline among
+the slots a batch locked; each admitted request takes one (`ADMISSION_LUA`);
+whatever frees capacity deletes it.
+"""
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.asyncio import Redis
+
+from common import keys
+from domain.commands import Change, Command, HoldCommand, dumps, loads
+
+BATCH_SIZE = 100
+"""Hold commands of one lane in one batch."""
+CHANGES_PER_LANE = 10
+"""Changes of one lane in one batch: each is its own transaction, and the lane lock is short."""
+LANES_PER_BATCH = 32
+LOCK_MS = 5_000
+"""A killed drainer blocks its lanes this long at most."""
+DRAIN_WAKE_MS = 5_000
+"""A queued drain message not started by then is presumed lost, and sent again."""
+ADMISSION_MS = 5_000
+"""How long the web may go by a slot's admission count without Postgres."""
+PROBE_MS = 1_000
+"""In a count's last `PROBE_MS`, one request a window goes through to renew it."""
+OUTCOME_TTL_SECONDS = 86_400
+
+
+def lane_for(person_id: object | None, slot_id: object) -> str:
+    return str(person_id or slot_id)
+
+
+# --- the web's side -------------------------------------------------------------------
+
+
+def append(lane: str, command: Command) -> list[tuple[Any, ...]]:
+    """The Redis commands that queue `command` in `lane`, to send in one round trip.
+
+    The last reply is true when the caller must send a `drain_lanes` message: a
+    queued drainer takes this command too, and one holding the lane marks it ready
+    again after releasing it, so only the first command since the last wake sends one.
+    """
+    return [
+        ("RPUSH", keys.lane(lane), dumps(command)),
+        ("SADD", keys.ACTIVE_LANES, lane),
+        ("SADD", keys.READY_LANES, lane),
+        ("SET", keys.DRAIN_WAKE, "1", "NX", "PX", DRAIN_WAKE_MS),
+    ]
+
+
+def mark_pending(booking_id: str, owner: str, lane: str, ttl_seconds: int) -> tuple[Any, ...]:
+    """The Redis command marking a hold as queued (sent with `append`'s commands)."""
+    mark = json.dumps({"owner": owner, "lane": lane})
+    return ("SET", keys.pending(booking_id), mark, "EX", ttl_seconds)
+
+
+@dataclass(frozen=True)
+class Pending:
+    owner: str
+    lane: str
+
+
+def pending(raw: str | None) -> Pending | None:
+    """A pending mark as read from `pending:{booking}`."""
+    if raw is None:
+        return None
+    mark = json.loads(raw)
+    return Pending(mark["owner"], mark["lane"])
+
+
+def admission_ms(valid_ms: int | None) -> int:
+    """How long an admission count may live: `ADMISSION_MS`, less if a hold lapses sooner."""
+    return ADMISSION_MS if valid_ms is None else min(ADMISSION_MS, valid_ms)
+
+
+def first_count(slot_id: str, left: int, valid_ms: int | None) -> tuple[Any, ...] | None:
+    """The Redis command giving a slot its first admission count, unless it has one."""
+    lifetime = admission_ms(valid_ms)
+    if lifetime <= 0:
+        return None
+    return ("SET", keys.admission(slot_id), left, "NX", "PX", lifetime)
+
+
+# A Lua function for the web's one-call admission script: whether a request may go
+# on to the workers. It takes one from the count; at zero it refuses, except that in
+# the count's last PROBE_MS one request a window goes on to be checked, so a count
+# still true is renewed before it lapses rather than letting a wave of requests
+# through when it does. No count: everyone goes on.
+ADMISSION_LUA = """
+local function admit(count_key, probe_key, probe_ms)
+  if count_key == '' then return true end
+  local left = tonumber(redis.call('GET', count_key))
+  if not left then return true end
+  if left > 0 then
+    redis.call('DECR', count_key)
+    return true
+  end
+  return redis.call('PTTL', count_key) <= probe_ms
+    and redis.call('SET', probe_key, '1', 'NX', 'PX', probe_ms) ~= false
+end
+"""
+
+
+# --- the workers' side -------------------------------------------------------------------
+
+Apply = Callable[[list[HoldCommand], list[list[Change]]], Awaitable[None]]
+"""Applies one batch: the holds of every lane together, and each lane's changes in order."""
+
+# Trims the batch off the list only if it is still at the head: a second drainer
+# (after a lock expired) may already have applied and trimmed it.
+_TRIM_IF_HEAD = """
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
+  redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1)
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+async def drain(client: Redis, apply: Apply) -> None:
+    """Applies ready lanes until none is left (the body of the `drain_lanes` task)."""
+    await client.delete(keys.DRAIN_WAKE)
+    while lanes := await client.spop(keys.READY_LANES, LANES_PER_BATCH):
+        await _drain(client, apply, lanes)
+
+
+async def _drain(client: Redis, apply: Apply, lanes: list[str]) -> None:
+    token = str(uuid.uuid4())
+    async with client.pipeline(transaction=False) as pipe:
+        for lane in lanes:
+            pipe.set(keys.lane_lock(lane), token, nx=True, px=LOCK_MS)
+        taken = await pipe.execute()
+    locked = [lane for lane, ok in zip(lanes, taken, strict=True) if ok]
+    try:
+        await _apply_isolating_failures(client, apply, locked)
+    finally:
+        async with client.pipeline(transaction=False) as pipe:
+            for lane in locked:
+                pipe.eval(_RELEASE, 1, keys.lane_lock(lane), token)
+                pipe.llen(keys.lane(lane))
+            released = await pipe.execute()
+        # Commands that came while the lanes were locked (or were not applied) wait again.
+        waiting = [lane for lane, left in zip(locked, released[1::2], strict=True) if left]
+        if waiting:
+            await client.sadd(keys.READY_LANES, *waiting)
+
+
+async def _apply_isolating_failures(client: Redis, apply: Apply, lanes: list[str]) -> None:
+    """One batch for all the lanes; if it fails, one per lane, so that a command that
+    cannot be applied holds up its own lane only (the error then retries the message)."""
+    try:
+        await _apply_batch(client, apply, lanes)
+        return
+    except Exception:
+        if len(lanes) <= 1:
+            raise
+    failures = []
+    for lane in lanes:
+        try:
+            await _apply_batch(client, apply, [lane])
+        except Exception as exc:  # re-raised below, after the other lanes had their turn
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
+async def _apply_batch(client: Redis, apply: Apply, lanes: list[str]) -> None:
+    async with client.pipeline(transaction=False) as pipe:
+        for lane in lanes:
+            pipe.lrange(keys.lane(lane), 0, BATCH_SIZE - 1)
+        queued = dict(zip(lanes, await pipe.execute(), strict=True))
+    heads = {lane: _head(raw) for lane, raw in queued.items() if raw}
+    if not heads:
+        return
+    holds = [c for commands in heads.values() for c in commands if isinstance(c, HoldCommand)]
+    changes = [commands for commands in heads.values() if isinstance(commands[0], Change)]
+    await apply(holds, changes)  # type: ignore[arg-type]  # _head keeps a head's kind
+    async with client.pipeline(transaction=False) as pipe:
+        for lane, commands in heads.items():
+            pipe.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), queued[lane][0], len(commands))
+        await pipe.execute()
+
+
+def _head(raw: list[str]) -> list[Command]:
+    """The commands at the head of a lane that one batch applies: holds, or changes.
+
+    Only the head is applied, so nothing queued behind a command is applied before it.
+    """
+    first = loads(raw[0])
+    limit = BATCH_SIZE if isinstance(first, HoldCommand) else CHANGES_PER_LANE
+    head: list[Command] = [first]
+    for item in raw[1:limit]:
+        command = loads(item)
+        if type(command) is not type(first):
+            break
+        head.append(command)
+    return head
+
+
+def settle_hold(pipe: Any, command: HoldCommand, refused: dict[str, Any] | None) -> None:
+    """After a hold's outcome is stored: drops its pending mark, keeping a refusal for polls.
+
+    The refusal is written before the mark goes, so a poll always finds one or the other.
+    """
+    if refused is not None:
+        owned = json.dumps({"owner": command.subject, "outcome": refused})
+        pipe.set(keys.outcome(command.booking_id), owned, ex=OUTCOME_TTL_SECONDS)
+    pipe.delete(keys.pending(command.booking_id))
+
+
+def refused_hold(raw: str | None, owner: str) -> dict[str, Any] | None:
+    """A refused hold's outcome as read from `outcome:{booking}`, if `owner` asked for it."""
+    if raw is None:
+        return None
+    owned = json.loads(raw)
+    return owned["outcome"] if owned["owner"] == owner else None
+
+
+def set_counts(pipe: Any, counts: dict[str, tuple[int, int | None]]) -> None:
+    """Sets each slot's admission count from a batch: slot id -> (left, valid ms)."""
+    for slot_id, (left, valid_ms) in counts.items():
+        lifetime = admission_ms(valid_ms)
+        if lifetime > 0:
+            pipe.set(keys.admission(slot_id), left, px=lifetime)
+
+
+def forget_counts(pipe: Any, slot_ids: Iterable[str]) -> None:
+    """Drops the counts of slots that got capacity back: the next request asks Postgres."""
+    for slot_id in slot_ids:
+        pipe.delete(keys.admission(slot_id))
+
+
+# --- the scheduler's side -----------------------------------------------------------------
+
+# Forgets an idle lane only if it is still empty when forgotten.
+_FORGET_IF_EMPTY = """
+if redis.call('LLEN', KEYS[2]) == 0 then return redis.call('SREM', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+
+def sweep(client: redis.Redis, wake: Callable[[], None]) -> int:
+    """Marks ready the lanes that hold commands and have no drainer (it was killed).
+
+    A drainer killed mid-batch took its lanes off the ready set; once their locks
+    lapse this marks them ready again and wakes a drainer (Dramatiq would redeliver
+    the killed worker's message after the broker's heartbeat timeout; this sweep
+    usually gets there first). Returns how many lanes it marked.
+    """
+    kicked = []
+    for raw in client.smembers(keys.ACTIVE_LANES):
+        lane = raw.decode() if isinstance(raw, bytes) else raw
+        if client.llen(keys.lane(lane)) == 0:
+            client.eval(_FORGET_IF_EMPTY, 2, keys.ACTIVE_LANES, keys.lane(lane), lane)
+        elif not client.exists(keys.lane_lock(lane)):
+            kicked.append(lane)
+    if kicked:
+        client.sadd(keys.READY_LANES, *kicked)
+        wake()
+    return len(kicked)
