@@ -113,7 +113,7 @@ avail AS (
 ),
 rated AS (
   SELECT avail.*, greatest(free, 0) AS remaining,
-         ({open_sql('status', 'start_at')} AND free > 0) AS eligible
+         ({open_sql("status", "start_at")} AND free > 0) AS eligible
   FROM avail
 )
 {select}
