@@ -55,3 +55,8 @@ def admission(slot_id: str) -> str:
     meets the slot), for a few seconds; each admitted request takes one from it.
     """
     return f"admit:{slot_id}"
+
+
+def exposure(remembered_by: tuple[str, ...]) -> str:
+    """A visitor's shown sample of one date (see `domain.exposure.remembered_by`)."""
+    return "expose:" + ":".join(remembered_by)

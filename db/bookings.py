@@ -261,3 +261,15 @@ async def _reschedule(conn: AsyncConnection, row: Any, slots: dict, change: Chan
         _event(row, row.status, change, from_slot_id=str(row.slot_id), to_slot_id=str(target.id)),
         change.request_id,
     )
+
+
+async def contacts(conn: AsyncConnection, booking_ids: list[str]) -> dict[str, Any]:
+    """Each booking's customer name and (encrypted) email, by booking id, to notify them."""
+    rows = await conn.execute(
+        text(
+            "SELECT id, customer_name, customer_email FROM bookings"
+            " WHERE id = ANY(CAST(:ids AS uuid[]))"
+        ),
+        {"ids": booking_ids},
+    )
+    return {str(row.id): row for row in rows}
