@@ -1,4 +1,4 @@
-"""`python -m workers.dashboard`: the Dramatiq dashboard, for admins only.
+"""`python -m cli.dashboard`: the Dramatiq dashboard, for admins only.
 
 Served on `HTTP_HOST`:`DASHBOARD_PORT` by a threaded server: each connection has
 a thread of its own, so an idle or slow client holds up only itself. A request
@@ -27,14 +27,13 @@ from common.lifeline import stop_with_supervisor
 from common.logging import configure_logging
 from common.passwords import verify_password
 from common.settings import Settings, get_settings
+from common.tokens import Identity, verify
 from db.engine import create_engine
-from db.staff import account_by_email
+from db.staff import StaffAccounts, account_by_email
 from domain.errors import ApiError
 from domain.roles import Permission, Role, allows
 from domain.staff import StaffAccount, credential
-from web.accounts import StaffAccounts
 from web.clientip import client_address
-from web.identity import Identity, verify_token
 from web.middlewares import is_unavailable
 from web.ratelimit import RateLimiter
 from web.shared_redis import SharedRedis
@@ -130,9 +129,7 @@ class AdminOnly:
 
     def _token_identity(self, token: str) -> Identity | None:
         try:
-            return verify_token(
-                f"Bearer {token}", self._settings.jwt_secret, self._settings.jwt_issuer
-            )
+            return verify(token.strip(), self._settings.jwt_secret, self._settings.jwt_issuer)
         except ApiError:
             return None
 

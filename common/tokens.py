@@ -3,7 +3,10 @@
 Tokens the platform issues carry claims of their own: a visitor session's says so
 (`session`), so that its requests also spend their IP address's budget; a staff
 token names its account (`staff_id`, see `domain/staff.py`), checked against the
-account on use (`web/accounts.py`). A product's tokens need neither.
+account on use (`db.staff.StaffAccounts`). A product's tokens need neither.
+
+Here, below the web, so that the web, the operator commands and the dashboard
+all issue and verify them alike.
 """
 
 import time
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 import jwt
 
 from domain.errors import ApiError, ErrorCode
-from domain.roles import STAFF_ROLES, Role
+from domain.roles import Role
 from domain.staff import ACCOUNT_CLAIM, CREDENTIAL_CLAIM, StaffAccount, token_claims
 
 ALGORITHM = "HS256"
@@ -34,10 +37,6 @@ class Identity:
     account: str | None = None
     """The staff account a platform-issued token names; None for a product's tokens."""
     credential: str | None = None
-
-    @property
-    def is_staff(self) -> bool:
-        return bool(self.roles & STAFF_ROLES)
 
 
 class VerifiedTokens:
@@ -98,25 +97,13 @@ def issue_session_token(secret: str, issuer: str, session_id: str, ttl_seconds: 
     )
 
 
-def bearer_token(header: str | None) -> str:
-    """The token of an `Authorization: Bearer <token>` header, however it is spaced."""
-    if not header:
-        raise _unauthenticated("missing bearer token")
-    parts = header.split()
-    if len(parts) != 2 or parts[0].lower() != "bearer":
-        raise _unauthenticated("expected 'Authorization: Bearer <token>'")
-    return parts[1]
-
-
-def verify_token(header: str | None, secret: str, issuer: str) -> Identity:
-    """Turns an `Authorization` header into an identity, or refuses with 401.
+def verify(token: str, secret: str, issuer: str) -> Identity:
+    """The identity a token proves, or UNAUTHENTICATED.
 
     A token verified once is remembered until it expires: a visitor in a rush sends
     the same token many times, and checking its signature is a good part of a
-    refused request's cost. It is remembered by the token alone, not the header, so
-    that padding the header cannot fill memory with copies of one token.
+    refused request's cost.
     """
-    token = bearer_token(header)
     key = (secret, issuer, token)
     remembered = _VERIFIED.get(key)
     if remembered is not None:

@@ -27,12 +27,13 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from common.tokens import Identity
 from domain.errors import ApiError, ErrorCode
 from domain.nesting import nests_deeper_than
 from domain.roles import Permission, allows
 from web.clientip import client_ip
 from web.idempotency import Refusal, request_hash, valid_key
-from web.identity import Identity, verify_token
+from web.identity import verify_token
 from web.middlewares import REQUEST_ID
 from web.ratelimit import Spend
 from web.responses import Reply, TextReply, json_response

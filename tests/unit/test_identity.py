@@ -7,15 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common.tokens import ALGORITHM, Identity, VerifiedTokens, issue_token
 from domain.errors import ApiError
-from web.identity import (
-    ALGORITHM,
-    Identity,
-    VerifiedTokens,
-    bearer_token,
-    issue_token,
-    verify_token,
-)
+from web.identity import bearer_token, verify_token
 
 SECRET = "unit-secret-" + "x" * 52
 ISSUER = "general-scheduler"
