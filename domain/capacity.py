@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 
 HELD, CONFIRMED, CANCELLED, EXPIRED = "held", "confirmed", "cancelled", "expired"
-ACTIVE = frozenset({HELD, CONFIRMED})
 # The transitions the API may ask for; expiry is the scheduler's, from `held` only.
 TRANSITIONS: dict[str, frozenset[str]] = {
     HELD: frozenset({CONFIRMED, CANCELLED, EXPIRED}),
