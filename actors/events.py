@@ -1,7 +1,7 @@
 """Publishing the outbox: events leave Postgres only after the change they describe.
 
-The relay claims unpublished rows in id order (`FOR UPDATE SKIP LOCKED`, so relays
-never contend), appends them to the Redis stream `events`, hands them to `notify`
+The relay claims unpublished rows in id order (`db.outbox.claim` skips the rows
+another relay holds, so relays never contend), appends them to the Redis stream `events`, hands them to `notify`
 in batches (one message per batch, not per booking: in a rush a message per event
 would cost the workers more than the bookings themselves), and marks them published
 in the same transaction that claimed them. Delivery is at least once: a relay that
