@@ -1,12 +1,12 @@
 """Publishing the outbox: events leave Postgres only after the change they describe.
 
 The relay claims unpublished rows in id order (`db.outbox.claim` skips the rows
-another relay holds, so relays never contend), appends them to the Redis stream `events`, hands them to `notify`
-in batches (one message per batch, not per booking: in a rush a message per event
-would cost the workers more than the bookings themselves), and marks them published
-in the same transaction that claimed them. Delivery is at least once: a relay that
-dies after the XADD and before its commit publishes those events again, so
-consumers dedupe by the event `id`.
+another relay holds, so relays never contend), appends them to the Redis stream
+`events`, hands them to `notify` in batches (one message per batch, not per
+booking: in a rush a message per event would cost the workers more than the
+bookings themselves), and marks them published in the same transaction that
+claimed them. Delivery is at least once: a relay that dies after the XADD and
+before its commit publishes those events again, so consumers dedupe by the event `id`.
 
 The booking funnel's committed steps are counted here, after that commit: each
 hold, confirmation, cancellation and expiry writes exactly one event with its
