@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m common.devserver
+	$(BIN)/python -m cli.devserver
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,7 +31,7 @@ screenshots: $(STAMP)
 	$(BIN)/python -m tests.browser.screenshots
 
 migrate: $(STAMP)
-	$(BIN)/python -m common.cli migrate
+	$(BIN)/python -m cli migrate
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,12 +1,12 @@
 """Publishing the outbox: events leave Postgres only after the change they describe.
 
-The relay claims unpublished rows in id order (`FOR UPDATE SKIP LOCKED`, so relays
-never contend), appends them to the Redis stream `events`, hands them to `notify`
-in batches (one message per batch, not per booking: in a rush a message per event
-would cost the workers more than the bookings themselves), and marks them published
-in the same transaction that claimed them. Delivery is at least once: a relay that
-dies after the XADD and before its commit publishes those events again, so
-consumers dedupe by the event `id`.
+The relay claims unpublished rows in id order (`db.outbox.claim` skips the rows
+another relay holds, so relays never contend), appends them to the Redis stream
+`events`, hands them to `notify` in batches (one message per batch, not per
+booking: in a rush a message per event would cost the workers more than the
+bookings themselves), and marks them published in the same transaction that
+claimed them. Delivery is at least once: a relay that dies after the XADD and
+before its commit publishes those events again, so consumers dedupe by the event `id`.
 
 The booking funnel's committed steps are counted here, after that commit: each
 hold, confirmation, cancellation and expiry writes exactly one event with its
@@ -18,13 +18,14 @@ import json
 from collections import Counter
 
 import structlog
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 
 from common import keys
 from common.metrics import BOOKING_FUNNEL, EVENTS_PUBLISHED
 from common.notify import Message, channels
 from common.pii import PiiKeys
 from common.settings import get_settings
+from db import bookings, outbox
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
 from workers.tasks import NOTIFY, RELAY_EVENTS, declare
@@ -41,12 +42,6 @@ FUNNEL_STEPS = {
     "booking.expired": "expired",
 }
 
-_CLAIM = text(
-    "SELECT id, event_type, aggregate_id, payload, request_id, created_at FROM outbox"
-    " WHERE published_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
-)
-_MARK = text("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(:ids)")
-
 
 @declare(RELAY_EVENTS, max_retries=0)
 async def relay_events() -> None:
@@ -59,7 +54,7 @@ async def publish_pending() -> int:
     published = 0
     while True:
         async with found.engine.begin() as conn:
-            rows = (await conn.execute(_CLAIM, {"n": BATCH_SIZE})).all()
+            rows = await outbox.claim(conn, BATCH_SIZE)
             if not rows:
                 return published
             async with found.redis.pipeline(transaction=False) as pipe:
@@ -69,7 +64,7 @@ async def publish_pending() -> int:
             fields = [_fields(row) for row in rows]
             for start in range(0, len(fields), NOTIFY_BATCH_SIZE):
                 notify.send(fields[start : start + NOTIFY_BATCH_SIZE])
-            await conn.execute(_MARK, {"ids": [row.id for row in rows]})
+            await outbox.mark_published(conn, [row.id for row in rows])
         published += len(rows)
         EVENTS_PUBLISHED.inc(len(rows))
         _count_funnel_steps(rows)
@@ -114,16 +109,7 @@ async def deliver(events: list[dict[str, str]]) -> list[dict[str, str]]:
         return []
     found = resources()
     async with found.engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                text(
-                    "SELECT id, customer_name, customer_email FROM bookings"
-                    " WHERE id = ANY(CAST(:ids AS uuid[]))"
-                ),
-                {"ids": sorted({e["aggregate_id"] for e in wanted})},
-            )
-        ).all()
-    customers = {str(row.id): row for row in rows}
+        customers = await bookings.contacts(conn, sorted({e["aggregate_id"] for e in wanted}))
     failed = []
     for event in wanted:
         customer = customers.get(event["aggregate_id"])

@@ -2,15 +2,14 @@
 
 import dataclasses
 import datetime as dt
-import json
 import uuid
 
 import structlog
 from dramatiq.middleware import CurrentMessage
-from sqlalchemy import text
 
 from common.metrics import SLOTS_GENERATED
 from common.settings import get_settings
+from db import catalog, jobs
 from db.generation import reconcile
 from workers.broker import MAX_RETRIES
 from workers.resources import resources
@@ -20,22 +19,8 @@ _log = structlog.get_logger("actors.generation")
 
 
 async def _set_job(job_id: str, status: str, result: dict | None, error: str | None) -> None:
-    """Records the job's state; a finished job stays finished (a late retry changes nothing)."""
     async with resources().engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE jobs SET status = :status, result = CAST(:result AS jsonb), error = :error,"
-                " started_at = coalesce(started_at, now()),"
-                " finished_at = CASE WHEN :status IN ('succeeded', 'failed') THEN now() END"
-                " WHERE id = :id AND status NOT IN ('succeeded', 'failed')"
-            ),
-            {
-                "id": uuid.UUID(job_id),
-                "status": status,
-                "result": json.dumps(result) if result is not None else None,
-                "error": error,
-            },
-        )
+        await jobs.set_status(conn, uuid.UUID(job_id), status, result, error)
 
 
 async def _generate(location_id: str, person_id: str | None, first: str, last: str) -> dict:
@@ -85,8 +70,7 @@ async def roll_generation() -> None:
     """Keeps every location generated from today to the configured horizon."""
     horizon = get_settings().generation_horizon_days
     async with resources().engine.connect() as conn:
-        locations = (await conn.execute(text("SELECT id FROM locations ORDER BY id"))).scalars()
-        ids = [str(i) for i in locations]
+        ids = [str(i) for i in await catalog.location_ids(conn)]
     today = dt.datetime.now(dt.UTC).date()
     last = today + dt.timedelta(days=horizon)
     for location_id in ids:

@@ -40,9 +40,9 @@ from aiohttp import web
 
 from common.ids import new_id
 from common.pii import generate_key
+from common.tokens import issue_token
 from db.migrate import upgrade
 from tests.support.services import Services
-from web.identity import issue_token
 
 ZONE = ZoneInfo("Asia/Dubai")
 JWT_SECRET = "bench-secret-" + "x" * 32

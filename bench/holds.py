@@ -23,11 +23,11 @@ import asyncpg
 from bench.load import Figures, drive
 from common.ids import new_id
 from common.pii import generate_key
+from common.tokens import issue_token
 from db.invariants import violations
 from db.migrate import upgrade
 from tests.support.platform import Platform, free_port
 from tests.support.services import Services
-from web.identity import issue_token
 
 JWT_SECRET = "bench-secret-" + "x" * 64
 SOON = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=5)

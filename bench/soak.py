@@ -23,11 +23,11 @@ import aiohttp
 import psutil
 
 from bench.holds import JWT_SECRET, _slots, platform_env
+from common.tokens import issue_token
 from db.invariants import violations
 from db.migrate import upgrade
 from tests.support.platform import Platform
 from tests.support.services import Services
-from web.identity import issue_token
 
 SLOTS = 200
 CAPACITY = 30_000

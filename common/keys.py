@@ -76,3 +76,8 @@ def lease(job: str) -> str:
 
 EVENTS = "events"
 """The stream the outbox relay publishes every event to."""
+
+
+def exposure(remembered_by: tuple[str, ...]) -> str:
+    """A visitor's shown sample of one date (see `domain.exposure.remembered_by`)."""
+    return "expose:" + ":".join(remembered_by)

@@ -51,9 +51,6 @@ class PiiKeys:
         raw = base64.urlsafe_b64decode(encoded)
         return self._ciphers[key_id].decrypt(raw[:12], raw[12:], None).decode()
 
-    def key_id_of(self, token: str) -> str:
-        return token.partition(":")[0]
-
     def lookup_hash(self, normalized: str) -> str:
         """A keyed hash for equality lookups, stable across rotations.
 

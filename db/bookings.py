@@ -335,3 +335,15 @@ async def _reschedule(
         change.request_id,
     )
     return True
+
+
+async def contacts(conn: AsyncConnection, booking_ids: list[str]) -> dict[str, Any]:
+    """Each booking's customer name and (encrypted) email, by booking id, to notify them."""
+    rows = await conn.execute(
+        text(
+            "SELECT id, customer_name, customer_email FROM bookings"
+            " WHERE id = ANY(CAST(:ids AS uuid[]))"
+        ),
+        {"ids": booking_ids},
+    )
+    return {str(row.id): row for row in rows}

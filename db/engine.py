@@ -1,5 +1,6 @@
 """The async SQLAlchemy engine over asyncpg."""
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -23,3 +24,9 @@ def create_engine(
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
     )
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to Postgres; raises when it cannot be made."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

@@ -1,7 +1,8 @@
 """The transactional outbox: events are rows written with the change they describe.
 
-A relay publishes them afterwards (`actors/events.py`), so an event is
-never lost when a process dies between the commit and the publish. Every event
+A relay publishes them afterwards (`actors/events.py`): it claims the unpublished
+rows and marks them published in one transaction, so an event is never lost when a
+process dies between the commit and the publish. Every event
 carries the request id of the request that caused it (contract §7).
 """
 
@@ -9,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.ids import new_id
@@ -66,4 +67,26 @@ async def emit_many(conn: AsyncConnection, events: list[Event]) -> None:
             "payloads": [json.dumps(e.payload, default=str) for e in events],
             "rids": [e.request_id for e in events],
         },
+    )
+
+
+async def claim(conn: AsyncConnection, limit: int) -> list[Row[Any]]:
+    """Up to `limit` unpublished events in id order, locked until the caller's transaction
+    ends; rows another relay holds are skipped, so relays never wait for each other."""
+    rows = await conn.execute(
+        text(
+            "SELECT id, event_type, aggregate_id, payload, request_id, created_at FROM outbox"
+            " WHERE published_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
+        ),
+        {"n": limit},
+    )
+    return list(rows.all())
+
+
+async def mark_published(conn: AsyncConnection, ids: list[Any]) -> None:
+    await conn.execute(
+        text(
+            "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(:ids)"
+        ),
+        {"ids": ids},
     )

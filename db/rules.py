@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.rules import Rule
@@ -47,3 +47,67 @@ async def lock_owner(conn: AsyncConnection, location_id: uuid.UUID, person_id: o
         text("SELECT pg_advisory_xact_lock(hashtext(:owner))"),
         {"owner": f"rules:{location_id}:{person_id}"},
     )
+
+
+async def same_kind_and_owner(
+    conn: AsyncConnection, location_id: uuid.UUID, person_id: uuid.UUID | None, kind: str
+) -> dict[uuid.UUID, Rule]:
+    """The stored rules a new rule of this kind and owner could overlap, by id."""
+    rows = await conn.execute(
+        text(
+            f"SELECT {COLUMNS} FROM availability_rules WHERE location_id = :loc"
+            " AND person_id IS NOT DISTINCT FROM :person AND rule_kind = :kind"
+        ),
+        {"loc": location_id, "person": person_id, "kind": kind},
+    )
+    return {row.id: as_rule(row) for row in rows}
+
+
+async def insert(
+    conn: AsyncConnection, rule_id: uuid.UUID, location_id: uuid.UUID, rule: Rule
+) -> Row[Any]:
+    """Stores the rule; call `lock_owner` first and check overlaps in the same transaction."""
+    values = {
+        "id": rule_id,
+        "location_id": location_id,
+        "person_id": rule.person_id,
+        "rule_kind": rule.kind,
+        "days_of_week": sorted(rule.days_of_week) if rule.days_of_week else None,
+        "start_minute": rule.start_minute,
+        "end_minute": rule.end_minute,
+        "slot_capacity": rule.capacity,
+        "slot_granularity_minutes": rule.granularity,
+        "slot_duration_minutes": rule.duration,
+        "valid_from": rule.valid_from,
+        "valid_to": rule.valid_to,
+        "is_closed": rule.is_closed,
+    }
+    query = text(
+        f"INSERT INTO availability_rules ({', '.join(values)})"
+        f" VALUES ({', '.join(':' + k for k in values)}) RETURNING {COLUMNS}"
+    )
+    return (await conn.execute(query, values)).one()
+
+
+async def rules_after(
+    conn: AsyncConnection,
+    after: uuid.UUID | None,
+    limit: int,
+    *,
+    location_id: uuid.UUID | None = None,
+    person_id: uuid.UUID | None = None,
+    kind: str | None = None,
+) -> list[Row[Any]]:
+    """Up to `limit` rules in id order after `after`, matching every filter given."""
+    rows = await conn.execute(
+        text(
+            f"SELECT {COLUMNS} FROM availability_rules"
+            " WHERE (CAST(:after AS uuid) IS NULL OR id > CAST(:after AS uuid))"
+            " AND (CAST(:loc AS uuid) IS NULL OR location_id = CAST(:loc AS uuid))"
+            " AND (CAST(:person AS uuid) IS NULL OR person_id = CAST(:person AS uuid))"
+            " AND (CAST(:kind AS text) IS NULL OR rule_kind = CAST(:kind AS text))"
+            " ORDER BY id LIMIT :n"
+        ),
+        {"after": after, "loc": location_id, "person": person_id, "kind": kind, "n": limit},
+    )
+    return list(rows.all())

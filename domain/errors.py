@@ -38,6 +38,3 @@ class Refused(Exception):
         self.code = code
         self.message = message
         self.details = details or {}
-
-
-ApiError = Refused  # TEMPORARY: the other half of issue 13 still imports this name

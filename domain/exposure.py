@@ -8,21 +8,29 @@ per-visitor sample spreads demand. The sample must be:
   sample within the hour and visitors cannot compute anyone else's;
 - stable: slots are ranked by HMAC(seed, slot id) rather than shuffled by list
   position, so a slot appearing or vanishing never reorders the others;
-- sized: k is drawn from the seed within the variant's range (person or
-  location scope) and capped by availability (0 eligible -> 0, 2 -> 2);
+- sized: k is drawn from the seed within the variant's range for the query's
+  scope (one person, or a whole location) and capped by availability
+  (0 eligible -> 0, 2 -> 2);
 - fair: with the variant's fairness on, the best-ranked slot of every
   non-empty day part (morning 06-12, afternoon 12-17, evening 17-22, local
   time) is taken first, in rank order, then the rest in rank order;
 - rotating: the hour window in the seed moves every slot's rank each hour, so
-  no slot is starved for long.
+  no slot is starved for long;
+- sticky: a visitor's sample is remembered (`remembered_by`) and shown again
+  until it expires, minus the slots taken meanwhile; once all are taken a new
+  one is drawn.
 """
 
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
+
+ALL = "all"
+"""The person part of a location-scoped query's seed and remembered sample."""
 
 
 class DayPart(StrEnum):
@@ -42,10 +50,38 @@ class Candidate:
     local_start: dt.datetime
 
 
+class Scope(StrEnum):
+    PERSON = "person"
+    LOCATION = "location"
+
+
 @dataclass(frozen=True)
 class SizeRange:
     low: int
     high: int
+
+
+class Variant(Protocol):
+    """One experiment arm: its sample sizes per scope, and whether fairness is on.
+
+    The settings' `ExposureVariant` is one.
+    """
+
+    person_min: int
+    person_max: int
+    location_min: int
+    location_max: int
+    fairness: bool
+
+
+def scope(person: str | None) -> Scope:
+    return Scope.PERSON if person else Scope.LOCATION
+
+
+def sizes(variant: Variant, scope_: Scope) -> SizeRange:
+    if scope_ is Scope.PERSON:
+        return SizeRange(variant.person_min, variant.person_max)
+    return SizeRange(variant.location_min, variant.location_max)
 
 
 def day_part(local_start: dt.datetime) -> DayPart | None:
@@ -61,7 +97,7 @@ def hour_window(now: dt.datetime) -> int:
 
 
 def seed(salt: str, identity: str, day: dt.date, person: str | None, window: int) -> bytes:
-    message = "\x1f".join((identity, day.isoformat(), person or "all", str(window)))
+    message = "\x1f".join((identity, day.isoformat(), person or ALL, str(window)))
     return hmac.new(salt.encode(), message.encode(), hashlib.sha256).digest()
 
 
@@ -93,3 +129,30 @@ def choose(
     chosen = set(picked)
     picked += [c for c in ranked if c not in chosen][: k - len(picked)]
     return sorted(picked, key=lambda c: (c.local_start, c.id))
+
+
+def sample(
+    salt: str,
+    identity: str,
+    day: dt.date,
+    person: str | None,
+    variant: Variant,
+    candidates: Sequence[Candidate],
+    now: dt.datetime,
+) -> list[Candidate]:
+    """What this visitor is shown of the day's eligible slots in the current hour."""
+    seed_ = seed(salt, identity, day, person, hour_window(now))
+    return choose(candidates, seed_, sizes(variant, scope(person)), variant.fairness)
+
+
+def remembered_by(
+    identity: str, day: dt.date, person: str | None, variant: str
+) -> tuple[str, str, str, str]:
+    """What a shown sample is remembered under: the visitor, the date, the person (or
+    all) and the variant. Not the hour window: a remembered sample outlives it."""
+    return identity, day.isoformat(), person or ALL, variant
+
+
+def still_shown(remembered: Iterable[str], eligible: Container[str]) -> list[str]:
+    """A remembered sample minus the slots taken since; empty means draw a new one."""
+    return [slot_id for slot_id in remembered if slot_id in eligible]

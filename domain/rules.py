@@ -15,18 +15,46 @@ the clocks change step through the zone slot by slot.
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 WEEKLY, DATE_RANGE, EXCEPTION = "WEEKLY", "DATE_RANGE", "EXCEPTION"
+KINDS = (WEEKLY, DATE_RANGE, EXCEPTION)
 DAY_MINUTES = 1440
+"""24:00, which only an end may be."""
 ONE_DAY = dt.timedelta(days=1)
+K = TypeVar("K")
+
+
+class InvalidRule(ValueError):
+    """A rule breaks one of its invariants.
+
+    `field` names the input the problem concerns as the contract names it
+    (`end_time`, `slot_duration_minutes`, ...), so that whoever built the rule from
+    a request can point at it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_weekdays(days: Iterable[int] | None) -> None:
+    if days is not None and any(day < 1 or day > 7 for day in days):
+        raise InvalidRule("days_of_week", "days are ISO weekdays 1 (Monday) to 7 (Sunday)")
 
 
 @dataclass(frozen=True)
 class Rule:
+    """Hours one owner is open (or, for a closing exception, closed), in local minutes.
+
+    A rule checks its invariants when it is made, so one that exists is valid however
+    it was built: from a request, from a stored row, or from a stored rule changed.
+    """
+
     kind: str
     start_minute: int
     end_minute: int
@@ -38,6 +66,43 @@ class Rule:
     duration: int = 30
     is_closed: bool = False
     person_id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InvalidRule("rule_kind", "rule_kind must be WEEKLY, DATE_RANGE or EXCEPTION")
+        check_weekdays(self.days_of_week)
+        if self.capacity < 1:
+            raise InvalidRule("slot_capacity", "slot_capacity must be at least 1")
+        if self.granularity < 1:
+            raise InvalidRule(
+                "slot_granularity_minutes", "slot_granularity_minutes must be at least 1"
+            )
+        self._check_hours()
+        self._check_dates()
+        if self.is_closed and self.kind != EXCEPTION:
+            raise InvalidRule("is_closed", "only EXCEPTION rules can close hours")
+
+    def _check_hours(self) -> None:
+        if self.start_minute < 0:
+            raise InvalidRule("start_time", "times are HH:MM, 00:00 to 24:00")
+        if self.end_minute > DAY_MINUTES:
+            raise InvalidRule("end_time", "times are HH:MM, 00:00 to 24:00")
+        if self.end_minute <= self.start_minute:
+            raise InvalidRule("end_time", "end_time must be after start_time")
+        if self.start_minute >= DAY_MINUTES:
+            raise InvalidRule("start_time", "start_time must be before 24:00")
+        if self.duration < self.granularity:
+            raise InvalidRule(
+                "slot_duration_minutes",
+                "slot_duration_minutes must be at least slot_granularity_minutes",
+            )
+
+    def _check_dates(self) -> None:
+        if self.kind != WEEKLY and (self.valid_from is None or self.valid_to is None):
+            missing = "valid_from" if self.valid_from is None else "valid_to"
+            raise InvalidRule(missing, f"{self.kind} rules need valid_from and valid_to")
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise InvalidRule("valid_to", "valid_to must not be before valid_from")
 
     def applies_on(self, day: dt.date) -> bool:
         if self.valid_from is not None and day < self.valid_from:
@@ -192,5 +257,6 @@ def rules_overlap(a: Rule, b: Rule) -> bool:
     )
 
 
-def first_overlap(candidate: Rule, existing: Iterable[Rule]) -> Rule | None:
-    return next((rule for rule in existing if rules_overlap(candidate, rule)), None)
+def first_overlap(candidate: Rule, existing: Mapping[K, Rule]) -> K | None:
+    """The key (a stored rule's id) of the first of `existing` that `candidate` overlaps."""
+    return next((key for key, rule in existing.items() if rules_overlap(candidate, rule)), None)

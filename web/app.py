@@ -8,8 +8,8 @@ from common.pii import PiiKeys
 from common.redis_clients import async_client
 from common.settings import Settings
 from db.engine import create_engine
+from db.staff import StaffAccounts
 from web import cors
-from web.accounts import StaffAccounts
 from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context

@@ -1,158 +1,24 @@
-"""Bearer tokens: HS256 JWTs minted by us or by the embedding product.
+"""Who is calling: the bearer token of a request's `Authorization` header."""
 
-Tokens the platform issues carry claims of their own: a visitor session's says so
-(`session`), so that its requests also spend their IP address's budget; a staff
-token names its account (`staff_id`, see `domain/staff.py`), checked against the
-account on use (`web/accounts.py`). A product's tokens need neither.
-"""
-
-import time
-import uuid
-from dataclasses import dataclass
-
-import jwt
-
-from domain.errors import ApiError, ErrorCode
-from domain.roles import STAFF_ROLES, Role
-from domain.staff import ACCOUNT_CLAIM, CREDENTIAL_CLAIM, StaffAccount, token_claims
-
-ALGORITHM = "HS256"
-SESSION_CLAIM = "session"
-VERIFIED_CACHE_BYTES = 32 * 1024 * 1024
-ENTRY_OVERHEAD_BYTES = 600
-"""What an entry holds besides its token's characters (key tuple, identity, dict slot)."""
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who is calling: the token's `sub` and its known roles."""
-
-    subject: str
-    roles: frozenset[Role]
-    session: bool = False
-    """A visitor session from `POST /v1/sessions`: IP-limited besides its own budget."""
-    account: str | None = None
-    """The staff account a platform-issued token names; None for a product's tokens."""
-    credential: str | None = None
-
-    @property
-    def is_staff(self) -> bool:
-        return bool(self.roles & STAFF_ROLES)
-
-
-class VerifiedTokens:
-    """Tokens verified recently, bounded by the memory they hold rather than by count:
-    a token may be up to a header's length. When full it starts over."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self._max_bytes = max_bytes
-        self._bytes = 0
-        self._entries: dict[tuple[str, str, str], tuple[Identity, float]] = {}
-
-    @property
-    def held_bytes(self) -> int:
-        return self._bytes
-
-    def get(self, key: tuple[str, str, str]) -> Identity | None:
-        remembered = self._entries.get(key)
-        if remembered is None or remembered[1] <= time.time():
-            return None
-        return remembered[0]
-
-    def put(self, key: tuple[str, str, str], identity: Identity, expires: float) -> None:
-        size = len(key[2]) + len(identity.subject) + ENTRY_OVERHEAD_BYTES
-        if self._bytes + size > self._max_bytes:
-            self._entries.clear()
-            self._bytes = 0
-        if key not in self._entries:
-            self._bytes += size
-        self._entries[key] = (identity, expires)
-
-
-_VERIFIED = VerifiedTokens(VERIFIED_CACHE_BYTES)
-"""(secret, issuer, token) -> the identity it proved and when the token expires."""
-
-
-def _unauthenticated(message: str) -> ApiError:
-    return ApiError(ErrorCode.UNAUTHENTICATED, message)
-
-
-def issue_token(
-    secret: str, issuer: str, subject: str, roles: list[str], ttl_seconds: int, **extra: object
-) -> str:
-    now = int(time.time())
-    claims = {"sub": subject, "roles": roles, "iat": now, "exp": now + ttl_seconds, "iss": issuer}
-    return jwt.encode({**claims, **extra}, secret, algorithm=ALGORITHM)
-
-
-def issue_staff_token(secret: str, issuer: str, account: StaffAccount, ttl_seconds: int) -> str:
-    """A token with every role of the account, valid while the account stands behind it."""
-    return issue_token(
-        secret, issuer, account.id, sorted(account.roles), ttl_seconds, **token_claims(account)
-    )
-
-
-def issue_session_token(secret: str, issuer: str, session_id: str, ttl_seconds: int) -> str:
-    return issue_token(
-        secret, issuer, session_id, [Role.USER.value], ttl_seconds, **{SESSION_CLAIM: True}
-    )
+from common import tokens
+from domain.errors import ErrorCode
+from web.errors import ApiError
 
 
 def bearer_token(header: str | None) -> str:
     """The token of an `Authorization: Bearer <token>` header, however it is spaced."""
     if not header:
-        raise _unauthenticated("missing bearer token")
+        raise ApiError(ErrorCode.UNAUTHENTICATED, "missing bearer token")
     parts = header.split()
     if len(parts) != 2 or parts[0].lower() != "bearer":
-        raise _unauthenticated("expected 'Authorization: Bearer <token>'")
+        raise ApiError(ErrorCode.UNAUTHENTICATED, "expected 'Authorization: Bearer <token>'")
     return parts[1]
 
 
-def verify_token(header: str | None, secret: str, issuer: str) -> Identity:
+def verify_token(header: str | None, secret: str, issuer: str) -> tokens.Identity:
     """Turns an `Authorization` header into an identity, or refuses with 401.
 
-    A token verified once is remembered until it expires: a visitor in a rush sends
-    the same token many times, and checking its signature is a good part of a
-    refused request's cost. It is remembered by the token alone, not the header, so
-    that padding the header cannot fill memory with copies of one token.
+    Tokens are remembered by the token alone, not the header, so that padding the
+    header cannot fill memory with copies of one token.
     """
-    token = bearer_token(header)
-    key = (secret, issuer, token)
-    remembered = _VERIFIED.get(key)
-    if remembered is not None:
-        return remembered
-    identity, expires = _verify(token, secret, issuer)
-    _VERIFIED.put(key, identity, expires)
-    return identity
-
-
-def _verify(token: str, secret: str, issuer: str) -> tuple[Identity, float]:
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
-        )
-    except jwt.ExpiredSignatureError:
-        raise _unauthenticated("token expired") from None
-    except jwt.InvalidTokenError:
-        raise _unauthenticated("invalid token") from None
-    if "iss" in claims and claims["iss"] != issuer:
-        raise _unauthenticated("token issued by someone else")
-    subject, roles = claims["sub"], claims.get("roles", [])
-    if not isinstance(subject, str) or not subject or not isinstance(roles, list):
-        raise _unauthenticated("token claims are malformed")
-    known = {r.value for r in Role}
-    granted = frozenset(Role(r) for r in roles if r in known)
-    account, credential = _account_claims(claims)
-    identity = Identity(subject, granted, claims.get(SESSION_CLAIM) is True, account, credential)
-    return identity, float(claims["exp"])
-
-
-def _account_claims(claims: dict[str, object]) -> tuple[str | None, str | None]:
-    account, credential = claims.get(ACCOUNT_CLAIM), claims.get(CREDENTIAL_CLAIM)
-    if account is None:
-        return None, None
-    try:
-        account = str(uuid.UUID(str(account)))
-    except ValueError:
-        raise _unauthenticated("token claims are malformed") from None
-    return account, credential if isinstance(credential, str) else None
+    return tokens.verify(bearer_token(header), secret, issuer)

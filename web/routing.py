@@ -27,13 +27,14 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from common.tokens import Identity
 from domain.errors import ErrorCode, Refused
 from domain.nesting import nests_deeper_than
 from domain.roles import Permission, allows
 from web.clientip import client_ip
 from web.errors import ApiError, error_body, headers_of, status_of, with_headers
 from web.idempotency import Foreseen, request_hash, valid_key
-from web.identity import Identity, verify_token
+from web.identity import verify_token
 from web.middlewares import REQUEST_ID
 from web.ratelimit import Spend
 from web.responses import Reply, TextReply, json_response
@@ -59,8 +60,6 @@ class Call:
         """Who asks: the token's `sub`."""
         assert self.identity is not None
         return self.identity.subject
-
-    actor = subject  # TEMPORARY: the other half of issue 13 still reads this name
 
 
 Handler = Callable[[Call], Awaitable[Reply | TextReply]]

@@ -19,11 +19,11 @@ import structlog
 import uvloop
 from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
-from sqlalchemy import text
 
 from common.lifeline import stop_with_parent, stop_with_supervisor
 from common.logging import configure_logging
 from common.settings import get_settings
+from db.engine import ping
 from web.app import create_app, require_settings
 from web.middlewares import is_unavailable
 from web.state import ENGINE, SHARED_REDIS
@@ -60,8 +60,7 @@ async def _warm_up(app: web.Application) -> None:
     request that needs it gets 503 until it is back.
     """
     try:
-        async with app[ENGINE].connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await ping(app[ENGINE])
         await app[SHARED_REDIS].execute("PING")
     except Exception as exc:
         if not is_unavailable(exc):

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.pii import PiiKeys
 from common.settings import Settings
-from web.accounts import StaffAccounts
+from db.staff import StaffAccounts
 from web.idempotency import IdempotencyStore
 from web.ratelimit import RateLimiter
 from web.shared_redis import SharedRedis

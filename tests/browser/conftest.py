@@ -5,6 +5,11 @@ run's Postgres and Redis), so a module can run it with settings of its own
 (`platform_settings`); each test arranges its own location and opens its own page.
 """
 
+# First, so that services are provisioned before any application module is imported.
+from tests.support.provision import TEST_ENV
+
+# isort: split
+
 import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +20,6 @@ import redis
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from common.settings import get_settings
-from tests.conftest import TEST_ENV
 from tests.support import chromium, hostpage
 from tests.support.catalog import Catalog
 from tests.support.hostpage import HostPages

@@ -20,7 +20,7 @@ from tests.support.platform import ROOT, Platform
 from tests.support.services import Services
 
 OUT = ROOT / "docs" / "widget"
-# Not tests.conftest's TEST_ENV: importing that module provisions services for pytest.
+# Not tests.support.provision's TEST_ENV: importing that module provisions services for pytest.
 ENV = {
     "JWT_SECRET": secrets.token_urlsafe(48),
     "PII_KEY": f"k1:{generate_key()}",

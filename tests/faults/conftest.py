@@ -1,5 +1,10 @@
 """Fixtures for fault tests: real processes and servers the test may kill."""
 
+# First, so that services are provisioned before any application module is imported.
+from tests.support.provision import TEST_ENV
+
+# isort: split
+
 import asyncio
 import tempfile
 from collections.abc import Iterator
@@ -12,7 +17,6 @@ from pgserver._commands import pg_ctl
 
 from common.settings import get_settings
 from db.migrate import upgrade
-from tests.conftest import TEST_ENV
 from tests.support.platform import Platform
 
 

@@ -49,7 +49,7 @@ def _wait_until_up(base_url: str, run: str, log: Path) -> None:
             and commands.count("-m actors ") >= 3  # the main process and its two workers
             and commands.count("spawn_main") >= 2  # the two web servers
             and "scheduler_jobs.main" in commands
-            and "workers.dashboard" in commands
+            and "cli.dashboard" in commands
         ):
             return
         assert time.monotonic() < deadline, f"not up in time:\n{commands}\n{log.read_text()}"
@@ -58,7 +58,7 @@ def _wait_until_up(base_url: str, run: str, log: Path) -> None:
 
 SUPERVISORS = {
     "honcho": [str(BIN / "honcho"), "start", "-f", str(ROOT / "Procfile")],
-    "make run": [sys.executable, "-m", "common.devserver"],
+    "make run": [sys.executable, "-m", "cli.devserver"],
 }
 
 

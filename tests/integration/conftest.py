@@ -1,5 +1,10 @@
 """Fixtures for tests that talk to the real app, Postgres, Redis and Dramatiq workers."""
 
+# First, so that services are provisioned before any application module is imported.
+import tests.support.provision  # noqa: F401
+
+# isort: split
+
 import asyncio
 import io
 import logging

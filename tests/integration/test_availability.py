@@ -89,6 +89,62 @@ async def test_invalid_rules_are_422_and_create_nothing(
     assert await db.fetchval("SELECT count(*) FROM availability_rules") == 0
 
 
+def _broken(field: str, message: str, kind: str = "value_error") -> list[dict[str, str]]:
+    return [{"field": field, "message": message, "type": kind}]
+
+
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        ({"end_time": "08:00"}, _broken("body", "Value error, end_time must be after start_time")),
+        (
+            {"start_time": "24:00", "end_time": "24:00"},
+            _broken("body", "Value error, end_time must be after start_time"),
+        ),
+        (
+            {"start_time": "9am"},
+            _broken("start_time", "Value error, times are HH:MM, 00:00 to 24:00"),
+        ),
+        (
+            {"slot_duration_minutes": 10, "slot_granularity_minutes": 15},
+            _broken(
+                "body",
+                "Value error, slot_duration_minutes must be at least slot_granularity_minutes",
+            ),
+        ),
+        (
+            {"slot_capacity": 0},
+            _broken(
+                "slot_capacity", "Input should be greater than or equal to 1", "greater_than_equal"
+            ),
+        ),
+        (
+            {"days_of_week": [0]},
+            _broken("days_of_week", "Value error, days are ISO weekdays 1 (Monday) to 7 (Sunday)"),
+        ),
+        (
+            {"rule_kind": "DATE_RANGE"},
+            _broken("body", "Value error, DATE_RANGE rules need valid_from and valid_to"),
+        ),
+        (
+            {"rule_kind": "EXCEPTION", "valid_from": "2030-01-02", "valid_to": "2030-01-01"},
+            _broken("body", "Value error, valid_to must not be before valid_from"),
+        ),
+        ({"is_closed": True}, _broken("body", "Value error, only EXCEPTION rules can close hours")),
+    ],
+)
+async def test_each_broken_rule_invariant_is_named_in_the_422(
+    api: Api, db: asyncpg.Connection, change: dict, fields: list[dict[str, str]]
+) -> None:
+    location = await rows.location(db)
+    response = await api.post(
+        "/admin/v1/availabilities", token=SCHEDULER, json=_weekly(location, **change)
+    )
+    assert response.status == 422
+    assert response.json["error"]["code"] == "VALIDATION_ERROR"
+    assert response.json["error"]["details"] == {"fields": fields}
+
+
 async def test_person_from_another_location_is_422(api: Api, db: asyncpg.Connection) -> None:
     here, there = await rows.location(db), await rows.location(db)
     stranger = await rows.person(db, there)

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 import asyncpg
 import pytest
 
-from common.cli import create_staff, find_staff
+from cli.commands import create_staff, find_staff
+from cli.dashboard import AdminOnly, make_dashboard_server
 from common.settings import Settings
+from common.tokens import issue_staff_token
 from tests.support.api import token
-from web.identity import issue_staff_token
-from workers.dashboard import AdminOnly, make_dashboard_server
 
 
 def _inner(environ: dict, start_response: Callable) -> list[bytes]:

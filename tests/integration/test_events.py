@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 import redis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actors import events
 from common.settings import Settings
@@ -61,7 +62,11 @@ async def test_a_relay_dying_before_it_marks_publishes_again(
     settings: Settings, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _emit(settings, 2)
-    monkeypatch.setattr(events, "_MARK", text("SELECT no_such_column FROM outbox"))
+
+    async def fail_to_mark(conn: AsyncConnection, ids: list[object]) -> None:
+        await conn.execute(text("SELECT no_such_column FROM outbox"))
+
+    monkeypatch.setattr(outbox, "mark_published", fail_to_mark)
     with pytest.raises(Exception, match="no_such_column"):
         await events.publish_pending()
     monkeypatch.undo()

@@ -13,7 +13,7 @@ import aiohttp
 import jwt
 import pytest
 
-from common.cli import create_staff
+from cli.commands import create_staff
 from common.settings import Settings
 from tests.support.api import Api, token
 

@@ -12,8 +12,7 @@ import asyncpg
 import jwt
 import pytest
 
-from common import cli
-from common.cli import create_staff
+from cli.commands import create_staff, main
 from common.settings import Settings
 from domain.staff import ACCOUNT_CLAIM
 from tests.support.api import Api, token
@@ -92,7 +91,7 @@ async def test_deleting_the_account_stops_its_tokens(
 def _cli_token(*args: str) -> tuple[int, str]:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
-        status = cli.main(["token", *args])
+        status = main(["token", *args])
     return status, printed.getvalue().strip()
 
 

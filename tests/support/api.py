@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from multidict import CIMultiDict
 
 from common.settings import get_settings
-from web.identity import issue_token
+from common.tokens import issue_token
 
 
 def token(

@@ -7,15 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import ApiError
-from web.identity import (
-    ALGORITHM,
-    Identity,
-    VerifiedTokens,
-    bearer_token,
-    issue_token,
-    verify_token,
-)
+from common.tokens import ALGORITHM, Identity, VerifiedTokens, issue_token
+from domain.errors import Refused
+from web.identity import bearer_token, verify_token
 
 SECRET = "unit-secret-" + "x" * 52
 ISSUER = "general-scheduler"
@@ -35,7 +29,7 @@ def test_a_remembered_token_is_refused_once_it_expires() -> None:
     verify_token(f"Bearer {token}", SECRET, ISSUER)
     while time.time() <= expires:
         time.sleep(0.05)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Refused) as refused:
         verify_token(f"Bearer {token}", SECRET, ISSUER)
     assert refused.value.code.value == "UNAUTHENTICATED"
 
@@ -43,7 +37,7 @@ def test_a_remembered_token_is_refused_once_it_expires() -> None:
 def test_a_token_remembered_under_one_secret_is_refused_under_another() -> None:
     token = issue_token(SECRET, ISSUER, "visitor-3", ["user"], 60)
     verify_token(f"Bearer {token}", SECRET, ISSUER)
-    with pytest.raises(ApiError):
+    with pytest.raises(Refused):
         verify_token(f"Bearer {token}", "another-secret-" + "y" * 49, ISSUER)
 
 
@@ -56,7 +50,7 @@ def test_a_token_is_read_however_the_header_spaces_it(padding: str) -> None:
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Basic abc", "abc", ""])
 def test_a_header_that_is_not_one_bearer_token_is_refused(header: str) -> None:
-    with pytest.raises(ApiError):
+    with pytest.raises(Refused):
         bearer_token(header)
 
 

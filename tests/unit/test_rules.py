@@ -148,6 +148,9 @@ def test_overlap_needs_same_kind_owner_dates_days_and_hours() -> None:
     assert not rules_overlap(later, earlier)
 
 
+EVERY_DAY_TESTED = (dt.date(2026, 1, 1), dt.date(2030, 12, 31))
+"""The dates of a closing exception that applies on every day a property test expands."""
+
 zones = st.sampled_from(
     ["UTC", "Asia/Dubai", "America/New_York", "Europe/London", "Australia/Lord_Howe"]
 )
@@ -168,7 +171,7 @@ def rule_sets(draw: st.DrawFn) -> tuple[list[Rule], list[Rule]]:
     closings = []
     for _ in range(draw(st.integers(0, 2))):
         start, end = hours()
-        closings.append(Rule(EXCEPTION, start, end, is_closed=True))
+        closings.append(Rule(EXCEPTION, start, end, None, *EVERY_DAY_TESTED, is_closed=True))
     return openings, closings
 
 
@@ -241,9 +244,10 @@ def any_rules(draw: st.DrawFn, around: dt.date) -> list[Rule]:
         start = draw(st.integers(0, 1380))
         granularity = draw(st.sampled_from([5, 15, 30, 60]))
         valid_from = around + dt.timedelta(days=draw(st.integers(-3, 3)))
+        kind = draw(st.sampled_from([WEEKLY, DATE_RANGE, EXCEPTION]))
         found.append(
             Rule(
-                draw(st.sampled_from([WEEKLY, DATE_RANGE, EXCEPTION])),
+                kind,
                 start,
                 draw(st.integers(start + 1, 1440)),
                 draw(st.none() | st.frozensets(st.integers(1, 7), min_size=1)),
@@ -252,7 +256,7 @@ def any_rules(draw: st.DrawFn, around: dt.date) -> list[Rule]:
                 capacity=draw(st.integers(1, 3)),
                 granularity=granularity,
                 duration=granularity * draw(st.integers(1, 3)),
-                is_closed=draw(st.booleans()),
+                is_closed=kind == EXCEPTION and draw(st.booleans()),
             )
         )
     return found

@@ -1,21 +1,18 @@
 """Availability rules, slot generation jobs, and their status."""
 
 import datetime as dt
-import json
 import re
 import uuid
-from types import SimpleNamespace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import text
 
 from common.ids import new_id
-from db import audit
-from db.rules import COLUMNS, as_rule, lock_owner
-from domain.errors import ApiError, ErrorCode
+from db import audit, catalog, jobs, rules
+from domain.errors import ErrorCode
 from domain.roles import Permission
-from domain.rules import first_overlap
+from domain.rules import Rule, check_weekdays, first_overlap
+from web.errors import ApiError
 from web.middlewares import REQUEST_ID
 from web.models import ErrorReply, ListQuery, Strict, SupportedDate
 from web.pagination import decode_cursor, page, uuid_part
@@ -57,8 +54,7 @@ class AvailabilityIn(Strict):
     @field_validator("days_of_week")
     @classmethod
     def _days(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and any(d < 1 or d > 7 for d in value):
-            raise ValueError("days are ISO weekdays 1 (Monday) to 7 (Sunday)")
+        check_weekdays(value)
         return sorted(set(value)) if value is not None else None
 
     @field_validator("start_time", "end_time")
@@ -69,19 +65,24 @@ class AvailabilityIn(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "AvailabilityIn":
-        if _minutes(self.end_time) <= _minutes(self.start_time):
-            raise ValueError("end_time must be after start_time")
-        if self.start_time == "24:00":
-            raise ValueError("start_time must be before 24:00")
-        if self.slot_duration_minutes < self.slot_granularity_minutes:
-            raise ValueError("slot_duration_minutes must be at least slot_granularity_minutes")
-        if self.rule_kind != "WEEKLY" and (self.valid_from is None or self.valid_to is None):
-            raise ValueError(f"{self.rule_kind} rules need valid_from and valid_to")
-        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise ValueError("valid_to must not be before valid_from")
-        if self.is_closed and self.rule_kind != "EXCEPTION":
-            raise ValueError("only EXCEPTION rules can close hours")
+        """The rule's own invariants; its `InvalidRule` is a ValueError, so a 422."""
+        self.rule()
         return self
+
+    def rule(self) -> Rule:
+        return Rule(
+            kind=self.rule_kind,
+            start_minute=_minutes(self.start_time),
+            end_minute=_minutes(self.end_time),
+            days_of_week=frozenset(self.days_of_week) if self.days_of_week else None,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+            capacity=self.slot_capacity,
+            granularity=self.slot_granularity_minutes,
+            duration=self.slot_duration_minutes,
+            is_closed=self.is_closed,
+            person_id=self.person_id,
+        )
 
 
 class AvailabilityOut(BaseModel):
@@ -166,66 +167,32 @@ def _invalid(field: str, message: str) -> ApiError:
 
 
 async def _check_owner(conn: Any, location_id: uuid.UUID, person_id: uuid.UUID | None) -> None:
-    if not await conn.scalar(text("SELECT 1 FROM locations WHERE id = :id"), {"id": location_id}):
+    if not await catalog.location_exists(conn, location_id):
         raise _invalid("location_id", "unknown location")
-    if person_id is not None:
-        at = await conn.scalar(
-            text("SELECT location_id FROM people WHERE id = :id"), {"id": person_id}
-        )
-        if at != location_id:
-            raise _invalid("person_id", "unknown person at this location")
+    if person_id is not None and await catalog.person_location(conn, person_id) != location_id:
+        raise _invalid("person_id", "unknown person at this location")
 
 
 async def create_availability(call: Call) -> Reply:
     body: AvailabilityIn = call.body
-    values = {
-        "id": new_id(),
-        "location_id": body.location_id,
-        "person_id": body.person_id,
-        "rule_kind": body.rule_kind,
-        "days_of_week": body.days_of_week,
-        "start_minute": _minutes(body.start_time),
-        "end_minute": _minutes(body.end_time),
-        "slot_capacity": body.slot_capacity,
-        "slot_granularity_minutes": body.slot_granularity_minutes,
-        "slot_duration_minutes": body.slot_duration_minutes,
-        "valid_from": body.valid_from,
-        "valid_to": body.valid_to,
-        "is_closed": body.is_closed,
-    }
+    rule = body.rule()
     async with call.request.app[ENGINE].begin() as conn:
         await _check_owner(conn, body.location_id, body.person_id)
-        await lock_owner(conn, body.location_id, body.person_id)
-        existing = (
-            await conn.execute(
-                text(
-                    f"SELECT {COLUMNS} FROM availability_rules WHERE location_id = :loc"
-                    " AND person_id IS NOT DISTINCT FROM :person AND rule_kind = :kind"
-                ),
-                {"loc": body.location_id, "person": body.person_id, "kind": body.rule_kind},
-            )
-        ).all()
-        candidate = as_rule(SimpleNamespace(**values))
-        clash = first_overlap(candidate, [as_rule(r) for r in existing])
+        await rules.lock_owner(conn, body.location_id, body.person_id)
+        existing = await rules.same_kind_and_owner(
+            conn, body.location_id, body.person_id, rule.kind
+        )
+        clash = first_overlap(rule, existing)
         if clash is not None:
-            other = next(r for r in existing if as_rule(r) == clash)
             raise ApiError(
                 ErrorCode.RULE_OVERLAP,
                 "this rule overlaps another of the same kind and owner",
-                {"overlaps": str(other.id)},
+                {"overlaps": str(clash)},
             )
-        row = (
-            await conn.execute(
-                text(
-                    f"INSERT INTO availability_rules ({', '.join(values)}) VALUES"
-                    f" ({', '.join(':' + k for k in values)}) RETURNING {COLUMNS}"
-                ),
-                values,
-            )
-        ).one()
+        row = await rules.insert(conn, new_id(), body.location_id, rule)
         await audit.record(
             conn,
-            call.actor,
+            call.subject,
             "availability.created",
             "availability",
             row.id,
@@ -239,25 +206,14 @@ async def list_availabilities(call: Call) -> Reply:
     query: AvailabilityQuery = call.query
     after = decode_cursor(query.cursor, "availabilities", (uuid_part,))[0] if query.cursor else None
     async with call.request.app[ENGINE].connect() as conn:
-        rows = (
-            await conn.execute(
-                text(
-                    f"SELECT {COLUMNS} FROM availability_rules"
-                    " WHERE (CAST(:after AS uuid) IS NULL OR id > CAST(:after AS uuid))"
-                    " AND (CAST(:loc AS uuid) IS NULL OR location_id = CAST(:loc AS uuid))"
-                    " AND (CAST(:person AS uuid) IS NULL OR person_id = CAST(:person AS uuid))"
-                    " AND (CAST(:kind AS text) IS NULL OR rule_kind = CAST(:kind AS text))"
-                    " ORDER BY id LIMIT :n"
-                ),
-                {
-                    "after": after,
-                    "loc": query.location_id,
-                    "person": query.person_id,
-                    "kind": query.rule_kind,
-                    "n": query.limit + 1,
-                },
-            )
-        ).all()
+        rows = await rules.rules_after(
+            conn,
+            after,
+            query.limit + 1,
+            location_id=query.location_id,
+            person_id=query.person_id,
+            kind=query.rule_kind,
+        )
     return Reply(
         200, page([availability_json(r) for r in rows], query.limit, "availabilities", ["id"])
     )
@@ -269,17 +225,8 @@ async def generate(call: Call) -> Reply:
     params = body.model_dump(mode="json", by_alias=True)
     async with call.request.app[ENGINE].begin() as conn:
         await _check_owner(conn, body.location_id, body.person_id)
-        await conn.execute(
-            text(
-                "INSERT INTO jobs (id, kind, params, created_by, request_id)"
-                " VALUES (:id, 'generate_slots', CAST(:params AS jsonb), :by, :rid)"
-            ),
-            {
-                "id": job_id,
-                "params": json.dumps(params),
-                "by": call.actor,
-                "rid": call.request[REQUEST_ID],
-            },
+        await jobs.create(
+            conn, job_id, "generate_slots", params, call.subject, call.request[REQUEST_ID]
         )
     send(
         call.request.app[BROKER],
@@ -300,11 +247,7 @@ async def get_job(call: Call) -> Reply:
     except ValueError:
         raise ApiError(ErrorCode.NOT_FOUND, "no such job") from None
     async with call.request.app[ENGINE].connect() as conn:
-        row = (
-            await conn.execute(
-                text("SELECT id, status, result, error FROM jobs WHERE id = :id"), {"id": job_id}
-            )
-        ).first()
+        row = await jobs.get(conn, job_id)
     if row is None:
         raise ApiError(ErrorCode.NOT_FOUND, "no such job")
     job: dict[str, Any] = {"id": str(row.id), "status": row.status}

@@ -4,13 +4,13 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import text
 
 from common.ids import new_id
-from db import audit
-from domain.errors import ApiError, ErrorCode
+from db import audit, catalog
+from domain.errors import ErrorCode
 from domain.roles import Permission
 from domain.timezones import is_iana_zone
+from web.errors import ApiError
 from web.middlewares import REQUEST_ID
 from web.models import ListQuery, Strict
 from web.pagination import decode_cursor, page, uuid_part
@@ -116,18 +116,10 @@ async def create_location(call: Call) -> Reply:
     body: LocationIn = call.body
     location_id = new_id()
     async with call.request.app[ENGINE].begin() as conn:
-        row = (
-            await conn.execute(
-                text(
-                    "INSERT INTO locations (id, name, timezone) VALUES (:id, :name, :tz)"
-                    " RETURNING id, name, timezone"
-                ),
-                {"id": location_id, "name": body.name, "tz": body.timezone},
-            )
-        ).one()
+        row = await catalog.create_location(conn, location_id, body.name, body.timezone)
         await audit.record(
             conn,
-            call.actor,
+            call.subject,
             "location.created",
             "location",
             location_id,
@@ -141,16 +133,7 @@ async def list_locations(call: Call) -> Reply:
     query: ListQuery = call.query
     after = decode_cursor(query.cursor, "locations", (uuid_part,))[0] if query.cursor else None
     async with call.request.app[ENGINE].connect() as conn:
-        rows = (
-            await conn.execute(
-                text(
-                    "SELECT id, name, timezone FROM locations"
-                    " WHERE CAST(:after AS uuid) IS NULL OR id > CAST(:after AS uuid)"
-                    " ORDER BY id LIMIT :n"
-                ),
-                {"after": after, "n": query.limit + 1},
-            )
-        ).all()
+        rows = await catalog.locations_after(conn, after, query.limit + 1)
     return Reply(200, page([location_json(r) for r in rows], query.limit, "locations", ["id"]))
 
 
@@ -158,34 +141,18 @@ async def create_person(call: Call) -> Reply:
     body: PersonIn = call.body
     person_id = new_id()
     async with call.request.app[ENGINE].begin() as conn:
-        exists = await conn.scalar(
-            text("SELECT 1 FROM locations WHERE id = :id"), {"id": body.location_id}
-        )
-        if not exists:
+        if not await catalog.location_exists(conn, body.location_id):
             raise ApiError(
                 ErrorCode.VALIDATION_ERROR,
                 "location does not exist",
                 {"fields": [{"field": "location_id", "message": "unknown location"}]},
             )
-        row = (
-            await conn.execute(
-                text(
-                    "INSERT INTO people (id, location_id, name, skills, active)"
-                    " VALUES (:id, :loc, :name, :skills, :active)"
-                    " RETURNING id, location_id, name, skills, active"
-                ),
-                {
-                    "id": person_id,
-                    "loc": body.location_id,
-                    "name": body.name,
-                    "skills": body.skills,
-                    "active": body.active,
-                },
-            )
-        ).one()
+        row = await catalog.create_person(
+            conn, person_id, body.location_id, body.name, body.skills, body.active
+        )
         await audit.record(
             conn,
-            call.actor,
+            call.subject,
             "person.created",
             "person",
             person_id,
@@ -199,25 +166,14 @@ async def list_people(call: Call) -> Reply:
     query: PeopleQuery = call.query
     after = decode_cursor(query.cursor, "people", (uuid_part,))[0] if query.cursor else None
     async with call.request.app[ENGINE].connect() as conn:
-        rows = (
-            await conn.execute(
-                text(
-                    "SELECT id, location_id, name, skills, active FROM people"
-                    " WHERE (CAST(:after AS uuid) IS NULL OR id > CAST(:after AS uuid))"
-                    " AND (CAST(:loc AS uuid) IS NULL OR location_id = CAST(:loc AS uuid))"
-                    " AND (CAST(:skill AS text) IS NULL OR CAST(:skill AS text) = ANY(skills))"
-                    " AND (CAST(:active AS boolean) IS NULL OR active = CAST(:active AS boolean))"
-                    " ORDER BY id LIMIT :n"
-                ),
-                {
-                    "after": after,
-                    "loc": query.location_id,
-                    "skill": query.skill,
-                    "active": query.active,
-                    "n": query.limit + 1,
-                },
-            )
-        ).all()
+        rows = await catalog.people_after(
+            conn,
+            after,
+            query.limit + 1,
+            location_id=query.location_id,
+            skill=query.skill,
+            active=query.active,
+        )
     return Reply(200, page([person_json(r) for r in rows], query.limit, "people", ["id"]))
 
 

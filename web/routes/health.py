@@ -4,8 +4,8 @@ import asyncio
 from collections.abc import Awaitable
 
 from pydantic import BaseModel
-from sqlalchemy import text
 
+from db.engine import ping
 from web.responses import Reply
 from web.routing import Call, Route
 from web.state import BROKER, ENGINE, REDIS, SETTINGS, SHARED_REDIS
@@ -28,8 +28,7 @@ async def healthz(call: Call) -> Reply:
 
 
 async def _postgres_ok(call: Call) -> bool:
-    async with call.request.app[ENGINE].connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await ping(call.request.app[ENGINE])
     return True
 
 

@@ -7,9 +7,10 @@ from pydantic import BaseModel, Field
 
 from common.ids import new_id
 from common.passwords import verify_password
+from common.tokens import issue_session_token, issue_staff_token
 from db.staff import account_by_email
-from domain.errors import ApiError, ErrorCode
-from web.identity import issue_session_token, issue_staff_token
+from domain.errors import ErrorCode
+from web.errors import ApiError
 from web.models import ErrorReply, Strict
 from web.responses import Reply
 from web.routing import Call, Route

@@ -6,23 +6,25 @@ All three read `db.availability`, the single definition of what is available.
 import datetime as dt
 import json
 import uuid
-from collections.abc import Container
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from common import keys
 from common.metrics import BOOKING_FUNNEL, EXPOSED_SLOTS
 from common.settings import ExposureVariant, Settings
-from db import availability
+from db import availability, catalog
 from db.availability import DateAvailability, SlotAvailability
 from domain import exposure
-from domain.errors import ApiError, ErrorCode
+from domain.errors import ErrorCode
+from domain.exposure import Candidate
 from domain.localdays import day_bounds, today
 from domain.roles import Permission
 from domain.timezones import is_iana_zone, zone
 from web.availability_cache import AVAILABILITY_CACHE
+from web.errors import ApiError
 from web.models import Strict, SupportedDate
 from web.responses import Reply
 from web.routing import Call, Route
@@ -105,28 +107,8 @@ async def _effective_zone(
     requested: str | None,
 ) -> str:
     """The zone to count dates and render instants in; 404 for an unknown location or person."""
-    location_zone = await _location_zone(conn, location_id, person_id)
+    location_zone = await catalog.location_zone(conn, location_id, person_id)
     return requested or location_zone
-
-
-async def _location_zone(
-    conn: AsyncConnection, location_id: uuid.UUID, person_id: uuid.UUID | None
-) -> str:
-    row = (
-        await conn.execute(
-            text(
-                "SELECT l.timezone, p.id AS person_id FROM locations l"
-                " LEFT JOIN people p ON p.id = CAST(:person AS uuid) AND p.location_id = l.id"
-                " WHERE l.id = :location"
-            ),
-            {"location": location_id, "person": person_id},
-        )
-    ).one_or_none()
-    if row is None:
-        raise ApiError(ErrorCode.NOT_FOUND, "location not found")
-    if person_id is not None and row.person_id is None:
-        raise ApiError(ErrorCode.NOT_FOUND, "person not found at this location")
-    return row.timezone
 
 
 def _later() -> dt.datetime:
@@ -138,7 +120,8 @@ async def _cached_zone(call: Call, query: "SlotsQuery | DatesQuery") -> str:
 
     async def compute() -> tuple[str, dt.datetime]:
         async with app[ENGINE].connect() as conn:
-            return await _location_zone(conn, query.location_id, query.person_id), _later()
+            zone_name = await catalog.location_zone(conn, query.location_id, query.person_id)
+        return zone_name, _later()
 
     key = ("zone", query.person_id)
     zone_name = await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
@@ -188,40 +171,17 @@ def _variant(settings: Settings, requested: str | None) -> tuple[str, ExposureVa
     return DEFAULT_VARIANT, ExposureVariant()
 
 
-def _pick(
-    settings: Settings,
-    identity: str,
-    day: dt.date,
-    person_id: uuid.UUID | None,
-    variant: ExposureVariant,
-    eligible: list[SlotAvailability],
-    zone_name: str,
-) -> list[str]:
-    tz = zone(zone_name)
-    candidates = [exposure.Candidate(str(s.id), s.start_at.astimezone(tz)) for s in eligible]
-    seed = exposure.seed(
-        settings.exposure_salt,
-        identity,
-        day,
-        str(person_id) if person_id else None,
-        exposure.hour_window(dt.datetime.now(dt.UTC)),
-    )
-    sizes = (
-        exposure.SizeRange(variant.person_min, variant.person_max)
-        if person_id
-        else exposure.SizeRange(variant.location_min, variant.location_max)
-    )
-    return [c.id for c in exposure.choose(candidates, seed, sizes, variant.fairness)]
-
-
-def _still_eligible(cached: str | None, zone_name: str, eligible: Container[str]) -> list[str]:
-    """The cached sample minus slots taken meanwhile; empty if it was for another zone."""
+def _remembered(cached: str | None, zone_name: str) -> list[str]:
+    """The ids of a remembered sample; none if it was shown in another zone."""
     if cached is None:
         return []
     entry = json.loads(cached)
-    if entry.get("zone") != zone_name:
-        return []
-    return [slot_id for slot_id in entry["ids"] if slot_id in eligible]
+    return entry["ids"] if entry.get("zone") == zone_name else []
+
+
+def _candidates(eligible: Iterable[SlotAvailability], zone_name: str) -> list[Candidate]:
+    tz = zone(zone_name)
+    return [Candidate(str(s.id), s.start_at.astimezone(tz)) for s in eligible]
 
 
 async def list_slots(call: Call) -> Reply:
@@ -233,17 +193,22 @@ async def list_slots(call: Call) -> Reply:
     day = query.date or today(zone(zone_name))
     start, end = day_bounds(day, zone(zone_name))
     by_id = await _cached_eligible(call, query, start, end)
-    key = f"expose:{call.actor}:{day.isoformat()}:{query.person_id or 'all'}:{variant_name}"
+    person = str(query.person_id) if query.person_id else None
+    key = keys.exposure(exposure.remembered_by(call.subject, day, person, variant_name))
     redis = app[SHARED_REDIS]
-    shown = _still_eligible(await redis.execute("GET", key), zone_name, by_id)
+    remembered = _remembered(await redis.execute("GET", key), zone_name)
+    shown = exposure.still_shown(remembered, by_id)
     if not shown and by_id:
-        eligible = list(by_id.values())
-        shown = _pick(settings, call.actor, day, query.person_id, variant, eligible, zone_name)
+        candidates = _candidates(by_id.values(), zone_name)
+        now = dt.datetime.now(dt.UTC)
+        picked = exposure.sample(
+            settings.exposure_salt, call.subject, day, person, variant, candidates, now
+        )
+        shown = [c.id for c in picked]
         entry = json.dumps({"zone": zone_name, "ids": shown})
         await redis.execute("SET", key, entry, "EX", settings.exposure_cache_ttl_seconds)
     slots = sorted((by_id[i] for i in shown), key=lambda s: (s.start_at, s.id))
-    scope = "person" if query.person_id else "location"
-    EXPOSED_SLOTS.labels(scope, variant_name).observe(len(slots))
+    EXPOSED_SLOTS.labels(exposure.scope(person), variant_name).observe(len(slots))
     if slots:
         BOOKING_FUNNEL.labels("exposed").inc()
     return Reply(

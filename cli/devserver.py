@@ -15,8 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.cli import create_staff, find_staff
+from cli.commands import create_staff, find_staff
 from common.pii import generate_key
+from common.tokens import issue_staff_token
+from db import embedded
 from db.migrate import upgrade
 
 PROCFILE = Path(__file__).resolve().parents[1] / "Procfile"
@@ -40,14 +42,9 @@ def _load_secrets() -> dict[str, str]:
 
 
 def _embedded_postgres() -> str:
-    import pgserver
-
-    server = pgserver.get_server(DATA / "postgres", cleanup_mode="stop")
-    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'scheduler';")
-    if "1 row" not in exists:
-        server.psql("CREATE DATABASE scheduler;")
+    server, url = embedded.start(DATA / "postgres", "scheduler")
     _keep.append(server)
-    return server.get_uri("scheduler")
+    return url
 
 
 def _embedded_redis() -> str:
@@ -75,8 +72,6 @@ def _environment() -> dict[str, str]:
 
 def _admin_token(env: dict[str, str]) -> str:
     """A token for the admin account, which stops working if its password changes."""
-    from web.identity import issue_staff_token
-
     account = asyncio.run(find_staff(env["DATABASE_URL"], ADMIN_EMAIL))
     assert account is not None, "the admin account was just created"
     issuer = env.get("JWT_ISSUER", "general-scheduler")

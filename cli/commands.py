@@ -1,4 +1,4 @@
-"""Operator commands: `python -m common.cli <command>`.
+"""Operator commands: `python -m cli <command>`.
 
 - `migrate`: apply database migrations.
 - `create-staff EMAIL --role admin [--password …]`: create or update a staff account.
@@ -12,19 +12,16 @@ import asyncio
 import getpass
 import sys
 
-from sqlalchemy import text
-
-from common.ids import new_id
 from common.passwords import hash_password
 from common.pii import PiiKeys
 from common.settings import get_settings
+from common.tokens import issue_staff_token
 from db.engine import create_engine
 from db.migrate import upgrade
 from db.pii import reencrypt
-from db.staff import account_by_email
+from db.staff import account_by_email, save_account
 from domain.roles import STAFF_ROLES
 from domain.staff import StaffAccount
-from web.identity import issue_staff_token
 
 
 async def create_staff(database_url: str, email: str, password: str, roles: list[str]) -> str:
@@ -32,24 +29,9 @@ async def create_staff(database_url: str, email: str, password: str, roles: list
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
     try:
         async with engine.begin() as conn:
-            staff_id = await conn.scalar(
-                text(
-                    "INSERT INTO staff_accounts (id, email, password_hash, roles)"
-                    " VALUES (:id, :email, :hash, :roles)"
-                    " ON CONFLICT (email) DO UPDATE"
-                    " SET password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles,"
-                    " active = TRUE RETURNING id"
-                ),
-                {
-                    "id": new_id(),
-                    "email": email.strip().lower(),
-                    "hash": hash_password(password),
-                    "roles": roles,
-                },
-            )
+            return await save_account(conn, email.strip().lower(), hash_password(password), roles)
     finally:
         await engine.dispose()
-    return str(staff_id)
 
 
 async def find_staff(database_url: str, email: str) -> StaffAccount | None:
@@ -62,7 +44,7 @@ async def find_staff(database_url: str, email: str) -> StaffAccount | None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m common.cli")
+    parser = argparse.ArgumentParser(prog="python -m cli")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations")
     staff = commands.add_parser("create-staff", help="create or update a staff account")

@@ -1,4 +1,4 @@
-"""`python -m workers.dashboard`: the Dramatiq dashboard, for admins only.
+"""`python -m cli.dashboard`: the Dramatiq dashboard, for admins only.
 
 Served on `HTTP_HOST`:`DASHBOARD_PORT` by a threaded server: each connection has
 a thread of its own, so an idle or slow client holds up only itself. A request
@@ -27,18 +27,18 @@ from common.lifeline import stop_with_supervisor
 from common.logging import configure_logging
 from common.passwords import verify_password
 from common.settings import Settings, get_settings
+from common.tokens import Identity, verify
 from db.engine import create_engine
-from db.staff import account_by_email
-from domain.errors import ApiError
+from db.staff import StaffAccounts, account_by_email
+from domain.errors import Refused
 from domain.roles import Permission, Role, allows
 from domain.staff import StaffAccount, credential
-from web.accounts import StaffAccounts
 from web.clientip import client_address
-from web.identity import Identity, verify_token
 from web.middlewares import is_unavailable
 from web.ratelimit import RateLimiter
 from web.shared_redis import SharedRedis
 from workers.broker import build_broker
+from workers.tasks import QUEUES
 
 CREDENTIAL_CACHE_SECONDS = 60
 CREDENTIAL_CACHE_SIZE = 1_000
@@ -89,7 +89,7 @@ class AdminOnly:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         try:
             allowed = self._allowed(environ)
-        except ApiError as error:  # RATE_LIMITED, the only one let through
+        except Refused as error:  # RATE_LIMITED, the only one let through
             headers = [("Retry-After", error.headers.get("Retry-After", "60"))]
             return _plain(start_response, "429 Too Many Requests", headers, "retry later")
         except Exception as exc:
@@ -124,16 +124,14 @@ class AdminOnly:
             return False
         try:
             self._background.run(self._accounts.check(identity), self._timeout)
-        except ApiError:
+        except Refused:
             return False
         return True
 
     def _token_identity(self, token: str) -> Identity | None:
         try:
-            return verify_token(
-                f"Bearer {token}", self._settings.jwt_secret, self._settings.jwt_issuer
-            )
-        except ApiError:
+            return verify(token.strip(), self._settings.jwt_secret, self._settings.jwt_issuer)
+        except Refused:
             return None
 
     def _password_identity(
@@ -209,7 +207,10 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     stop_with_supervisor()
-    app = AdminOnly(DashboardApp(broker=build_broker(settings), prefix=""), settings)
+    broker = build_broker(settings)
+    for queue in QUEUES:  # no actor is declared here: name the queues for the dashboard
+        broker.declare_queue(queue)
+    app = AdminOnly(DashboardApp(broker=broker, prefix=""), settings)
     try:
         with make_dashboard_server(settings.http_host, settings.dashboard_port, app) as server:
             server.serve_forever()

@@ -1,0 +1,1 @@
+"""Entry points that compose the layers: operator commands, `make run`, the dashboard."""
