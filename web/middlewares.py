@@ -43,6 +43,8 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.TimeoutError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
+    # Out of connections, memory or disk (SQLSTATE class 53): Postgres is there but cannot serve.
+    asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.InterfaceError,
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
