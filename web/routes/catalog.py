@@ -20,6 +20,7 @@ from domain.policy import BookingPolicy, InvalidPolicy
 from domain.roles import Permission
 from domain.timezones import is_iana_zone
 from web import generation_jobs
+from web.availability_cache import AVAILABILITY_CACHE
 from web.errors import ApiError
 from web.generation_jobs import GenerationJob, JobStarted
 from web.middlewares import REQUEST_ID
@@ -244,6 +245,14 @@ async def _retire_or_revive(
     return {}, None
 
 
+def _after_commit(call: Call, location_id: uuid.UUID, job: GenerationJob | None) -> None:
+    """This process forgets what it cached about the location at once (the others on its
+    notification), and the job, if any, is sent."""
+    call.request.app[AVAILABILITY_CACHE].forget(str(location_id))
+    if job is not None:
+        generation_jobs.start(call, job)
+
+
 async def update_location(call: Call) -> Reply:
     body: LocationPatch = call.body
     policy = body.booking_policy()
@@ -271,8 +280,7 @@ async def update_location(call: Call) -> Reply:
             call.request[REQUEST_ID],
             location_id,
         )
-    if job is not None:
-        generation_jobs.start(call, job)
+    _after_commit(call, location_id, job)
     return Reply(200, {"location": location_json(row), **extra})
 
 
@@ -356,8 +364,7 @@ async def update_person(call: Call) -> Reply:
             call.request[REQUEST_ID],
             location_id,
         )
-    if job is not None:
-        generation_jobs.start(call, job)
+    _after_commit(call, location_id, job)
     return Reply(200, {"person": person_json(row), **extra})
 
 
