@@ -92,6 +92,22 @@ class AvailabilityIn(Strict):
         )
 
 
+_RULE_FIELDS = {
+    "person_id": "person_id",
+    "rule_kind": "kind",
+    "days_of_week": "days_of_week",
+    "start_time": "start_minute",
+    "end_time": "end_minute",
+    "slot_capacity": "capacity",
+    "slot_granularity_minutes": "granularity",
+    "slot_duration_minutes": "duration",
+    "valid_from": "valid_from",
+    "valid_to": "valid_to",
+    "is_closed": "is_closed",
+}
+"""A rule's fields as the API names them, and as `domain.rules.Rule` does."""
+
+
 class AvailabilityPatch(Patch):
     """The fields of `AvailabilityIn`; omitted ones keep their values, and the rule they
     make together is checked again as a whole."""
@@ -128,27 +144,14 @@ class AvailabilityPatch(Patch):
 
     def applied_to(self, rule: Rule) -> Rule:
         """`rule` with the given fields changed; `InvalidRule` when the result breaks a rule
-        invariant."""
-        given = self.model_dump(exclude_unset=True)
-        convert = {
-            "person_id": ("person_id", lambda v: v),
-            "rule_kind": ("kind", lambda v: v),
-            "days_of_week": ("days_of_week", lambda v: frozenset(v) if v else None),
-            "start_time": ("start_minute", _minutes),
-            "end_time": ("end_minute", _minutes),
-            "slot_capacity": ("capacity", lambda v: v),
-            "slot_granularity_minutes": ("granularity", lambda v: v),
-            "slot_duration_minutes": ("duration", lambda v: v),
-            "valid_from": ("valid_from", lambda v: v),
-            "valid_to": ("valid_to", lambda v: v),
-            "is_closed": ("is_closed", lambda v: v),
-        }
-        changes = {
-            convert[name][0]: convert[name][1](value)
-            for name, value in given.items()
-            if name in convert
-        }
-        return dataclasses.replace(rule, **changes)
+        invariant. `location_id` is not a rule's to change (see `_merged`)."""
+        given = self.model_dump(exclude_unset=True, exclude={"location_id"})
+        if "days_of_week" in given:
+            given["days_of_week"] = frozenset(given["days_of_week"] or ()) or None
+        for name in ("start_time", "end_time"):
+            if name in given:
+                given[name] = _minutes(given[name])
+        return dataclasses.replace(rule, **{_RULE_FIELDS[k]: v for k, v in given.items()})
 
 
 class AvailabilityOut(BaseModel):
