@@ -3,7 +3,9 @@
 Tokens the platform issues carry claims of their own: a visitor session's says so
 (`session`), so that its requests also spend their IP address's budget; a staff
 token names its account (`staff_id`, see `domain/staff.py`), checked against the
-account on use (`db.staff.StaffAccounts`). A product's tokens need neither.
+account on use (`db.staff.StaffAccounts`), which also gives it the account's location
+scope. A product's tokens need neither; they may limit their bearer to some locations
+with a `location_ids` claim (a list of location ids, see `domain/scope.py`).
 
 Here, below the web, so that the web, the operator commands and the dashboard
 all issue and verify them alike.
@@ -11,16 +13,18 @@ all issue and verify them alike.
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 
 from domain.errors import ErrorCode, Refused
 from domain.roles import Role
+from domain.scope import Scope
 from domain.staff import ACCOUNT_CLAIM, CREDENTIAL_CLAIM, StaffAccount, token_claims
 
 ALGORITHM = "HS256"
 SESSION_CLAIM = "session"
+LOCATIONS_CLAIM = "location_ids"
 VERIFIED_CACHE_BYTES = 32 * 1024 * 1024
 ENTRY_OVERHEAD_BYTES = 600
 """What an entry holds besides its token's characters (key tuple, identity, dict slot)."""
@@ -37,6 +41,8 @@ class Identity:
     account: str | None = None
     """The staff account a platform-issued token names; None for a product's tokens."""
     credential: str | None = None
+    scope: Scope = field(default_factory=Scope)
+    """The locations the caller may see and change (every one unless limited)."""
 
 
 class VerifiedTokens:
@@ -130,8 +136,23 @@ def _verify(token: str, secret: str, issuer: str) -> tuple[Identity, float]:
     known = {r.value for r in Role}
     granted = frozenset(Role(r) for r in roles if r in known)
     account, credential = _account_claims(claims)
-    identity = Identity(subject, granted, claims.get(SESSION_CLAIM) is True, account, credential)
+    session = claims.get(SESSION_CLAIM) is True
+    scope = _scope_claim(claims)
+    identity = Identity(subject, granted, session, account, credential, scope)
     return identity, float(claims["exp"])
+
+
+def _scope_claim(claims: dict[str, object]) -> Scope:
+    """The product's `location_ids` claim; a platform token takes its account's scope later."""
+    location_ids = claims.get(LOCATIONS_CLAIM)
+    if location_ids is None:
+        return Scope()
+    if not isinstance(location_ids, list) or not all(isinstance(i, str) for i in location_ids):
+        raise _unauthenticated("token claims are malformed")
+    try:
+        return Scope.of(location_ids)
+    except ValueError:
+        raise _unauthenticated("token claims are malformed") from None
 
 
 def _account_claims(claims: dict[str, object]) -> tuple[str | None, str | None]:

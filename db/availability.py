@@ -244,3 +244,10 @@ async def slot_alone(conn: AsyncConnection, slot_id: uuid.UUID) -> SlotAlone | N
         )
     ).first()
     return SlotAlone(*row) if row is not None else None
+
+
+async def slot_location(conn: AsyncConnection, slot_id: uuid.UUID) -> uuid.UUID | None:
+    """Where the slot is, or None when there is no such slot."""
+    return await conn.scalar(
+        text("SELECT location_id FROM slot_instances WHERE id = :id"), {"id": slot_id}
+    )

@@ -10,7 +10,7 @@ trimmed) finds its outcome and changes nothing.
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from common.pii import PiiKeys
 from common.stored_replies import StoredReply
 from db import audit, idempotency, outbox
+from db.scoping import in_scope
 from db.slots import lock_with_neighbours, release_lapsed_holds, save_counters
 from domain.capacity import SlotUse, hold_refusal
 from domain.commands import Change
@@ -32,6 +33,7 @@ from domain.lifecycle import (
     require_transition,
 )
 from domain.outcomes import BookingRecord, Outcome
+from domain.scope import Scope
 
 _SELECT = (
     "SELECT b.id, b.slot_id, b.location_id, b.person_id, b.status, s.start_at, s.end_at,"
@@ -84,6 +86,7 @@ class Filter:
     phone_hash: str | None = None
     first: dt.date | None = None
     last: dt.date | None = None
+    scope: Scope = field(default_factory=Scope)
 
 
 async def newest_first(
@@ -109,6 +112,7 @@ async def newest_first(
                 " AND (CAST(:after_start AS timestamptz) IS NULL"
                 "      OR (b.slot_start_at, b.id) < (CAST(:after_start AS timestamptz),"
                 "                                    CAST(:after_id AS uuid)))"
+                f" AND {in_scope('b.location_id')}"
                 " ORDER BY b.slot_start_at DESC, b.id DESC LIMIT :n"
             ),
             {
@@ -120,11 +124,19 @@ async def newest_first(
                 "last": where.last,
                 "after_start": after[0] if after else None,
                 "after_id": after[1] if after else None,
+                "scope": where.scope.ids(),
                 "n": limit,
             },
         )
     ).all()
     return [record(r) for r in rows]
+
+
+async def location_of(conn: AsyncConnection, booking_id: str) -> uuid.UUID | None:
+    """Where the booking is, or None when it is not in Postgres (yet)."""
+    return await conn.scalar(
+        text("SELECT location_id FROM bookings WHERE id = :id"), {"id": booking_id}
+    )
 
 
 async def lane_of(conn: AsyncConnection, booking_id: str) -> tuple[str, str] | None:
@@ -189,6 +201,7 @@ async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Row:
         ).first()
     if row is None or (change.owner is not None and row.user_id != change.owner):
         raise Refused(ErrorCode.NOT_FOUND, "no such booking")
+    Scope.of(change.location_ids).require(row.location_id, "booking")
     return row
 
 
@@ -196,9 +209,12 @@ async def _apply(conn: AsyncConnection, change: Change, freed: set[str]) -> Book
     """Applies the change; adds to `freed` the slots that got capacity back."""
     peek = await _booking(conn, change, lock=False)
     slot_ids = [peek.slot_id] + ([uuid.UUID(change.slot_id)] if change.slot_id else [])
-    slots, _ = await lock_with_neighbours(conn, sorted(set(slot_ids)))
+    slots, places = await lock_with_neighbours(conn, sorted(set(slot_ids)))
     expired = await release_lapsed_holds(conn, slots)
     row = await _booking(conn, change, lock=True)
+    target = places.get(uuid.UUID(change.slot_id)) if change.slot_id else None
+    if target is not None:
+        Scope.of(change.location_ids).require(target.location_id, "slot")
     lapsed = any(e["id"] == row.id for e in expired) or row.status == EXPIRED
     if change.kind == "confirm" and lapsed:
         raise Refused(ErrorCode.HOLD_EXPIRED, "the hold expired before it was confirmed")
@@ -230,6 +246,7 @@ async def _apply(conn: AsyncConnection, change: Change, freed: set[str]) -> Book
             row.id,
             {"slot_id": change.slot_id, "reason": change.reason},
             change.request_id,
+            row.location_id,
         )
     fresh = (await conn.execute(text(_SELECT + " WHERE b.id = :id"), {"id": row.id})).one()
     return record(fresh)

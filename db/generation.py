@@ -12,7 +12,9 @@ range is still true when it writes. It takes the cheapest way that is exact:
   block the open ones no rule covers any more (slots with bookings or holds are kept and
   counted as conflicts), and reopen blocked slots that rules cover again.
 
-Running it twice creates nothing and writes nothing.
+Running it twice creates nothing and writes nothing. Inactive people, and every owner
+of an inactive location, desire no slots: a run blocks what they still have open and
+creates or reopens nothing for them until they are active again.
 """
 
 import datetime as dt
@@ -111,13 +113,21 @@ class _Existing:
         return Result(0, unchanged, 0, sum(self.blocked_conflicts.get(o, 0) for o in owners))
 
 
-async def _lock(conn: AsyncConnection, location_id: uuid.UUID) -> None:
+async def lock_location(conn: AsyncConnection, location_id: uuid.UUID) -> None:
+    """Takes turns with generation runs for the location, until the transaction ends.
+
+    Deactivating a person or location takes it too, so no run that read them active
+    can create or reopen their slots after they are blocked.
+    """
     await conn.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"generation:{location_id}"}
     )
 
 
-async def _owners(conn: AsyncConnection, scope: _Scope) -> list[Owner]:
+async def _owners(conn: AsyncConnection, scope: _Scope, active: bool) -> list[Owner]:
+    """Who gets slots: the location itself and its active people; nobody when it is inactive."""
+    if not active:
+        return []
     rows = (
         await conn.execute(
             text("SELECT id FROM people WHERE location_id = :loc AND active ORDER BY id"),
@@ -148,11 +158,14 @@ class _Rules:
 
 
 async def _rules(conn: AsyncConnection, scope: _Scope) -> _Rules:
-    tz = await conn.scalar(
-        text("SELECT timezone FROM locations WHERE id = :id"), {"id": scope.location_id}
-    )
+    location = (
+        await conn.execute(
+            text("SELECT timezone, active FROM locations WHERE id = :id"),
+            {"id": scope.location_id},
+        )
+    ).one()
     rules = await location_rules(conn, scope.location_id)
-    return _Rules(zone(tz), rules, await _owners(conn, scope))
+    return _Rules(zone(location.timezone), rules, await _owners(conn, scope, location.active))
 
 
 async def _existing(conn: AsyncConnection, scope: _Scope) -> _Existing:
@@ -267,7 +280,7 @@ async def reconcile(
     last: dt.date,
 ) -> Result:
     scope = _Scope(location_id, person_id, first, last)
-    await _lock(conn, location_id)
+    await lock_location(conn, location_id)
     rules = await _rules(conn, scope)
     existing = await _existing(conn, scope)
     if existing.empty and not await _clashes(conn, scope, rules.zone):

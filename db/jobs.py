@@ -1,4 +1,5 @@
-"""Background jobs an admin asked for (slot generation), and how each is going.
+"""Background jobs an admin asked for or caused (slot generation, the reconcile after a
+rule changed), and how each is going.
 
 The web creates a job and answers 202 with its id; the worker that runs it sets its
 status; the web reads it back when polled.
@@ -61,6 +62,6 @@ async def set_status(
 
 
 async def get(conn: AsyncConnection, job_id: uuid.UUID) -> Row[Any] | None:
-    """The job's id, status, result and error, or None when there is no such job."""
-    query = text("SELECT id, status, result, error FROM jobs WHERE id = :id")
+    """The job's id, status, params, result and error, or None when there is no such job."""
+    query = text("SELECT id, status, params, result, error FROM jobs WHERE id = :id")
     return (await conn.execute(query, {"id": job_id})).first()

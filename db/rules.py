@@ -1,4 +1,4 @@
-"""Availability rules: loading them as domain rules, and storing new ones race-free."""
+"""Availability rules: loading them as domain rules, and storing them race-free."""
 
 import uuid
 from typing import Any
@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.scoping import in_scope
 from domain.rules import Rule
+from domain.scope import Scope
 
 COLUMNS = (
     "id, location_id, person_id, rule_kind, days_of_week, start_minute, end_minute,"
@@ -63,13 +65,8 @@ async def same_kind_and_owner(
     return {row.id: as_rule(row) for row in rows}
 
 
-async def insert(
-    conn: AsyncConnection, rule_id: uuid.UUID, location_id: uuid.UUID, rule: Rule
-) -> Row[Any]:
-    """Stores the rule; call `lock_owner` first and check overlaps in the same transaction."""
-    values = {
-        "id": rule_id,
-        "location_id": location_id,
+def _values(rule: Rule) -> dict[str, Any]:
+    return {
         "person_id": rule.person_id,
         "rule_kind": rule.kind,
         "days_of_week": sorted(rule.days_of_week) if rule.days_of_week else None,
@@ -82,11 +79,39 @@ async def insert(
         "valid_to": rule.valid_to,
         "is_closed": rule.is_closed,
     }
+
+
+async def insert(
+    conn: AsyncConnection, rule_id: uuid.UUID, location_id: uuid.UUID, rule: Rule
+) -> Row[Any]:
+    """Stores the rule; call `lock_owner` first and check overlaps in the same transaction."""
+    values = {"id": rule_id, "location_id": location_id, **_values(rule)}
     query = text(
         f"INSERT INTO availability_rules ({', '.join(values)})"
         f" VALUES ({', '.join(':' + k for k in values)}) RETURNING {COLUMNS}"
     )
     return (await conn.execute(query, values)).one()
+
+
+async def get(conn: AsyncConnection, rule_id: uuid.UUID, *, lock: bool = False) -> Row[Any] | None:
+    suffix = " FOR UPDATE" if lock else ""
+    query = text(f"SELECT {COLUMNS} FROM availability_rules WHERE id = :id{suffix}")
+    return (await conn.execute(query, {"id": rule_id})).first()
+
+
+async def update(conn: AsyncConnection, rule_id: uuid.UUID, rule: Rule) -> Row[Any]:
+    """Replaces the rule's hours and owner; lock the owner and check overlaps first, as for
+    `insert`."""
+    values = _values(rule)
+    query = text(
+        f"UPDATE availability_rules SET {', '.join(f'{k} = :{k}' for k in values)}"
+        f" WHERE id = :id RETURNING {COLUMNS}"
+    )
+    return (await conn.execute(query, {**values, "id": rule_id})).one()
+
+
+async def delete(conn: AsyncConnection, rule_id: uuid.UUID) -> None:
+    await conn.execute(text("DELETE FROM availability_rules WHERE id = :id"), {"id": rule_id})
 
 
 async def rules_after(
@@ -97,8 +122,10 @@ async def rules_after(
     location_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
     kind: str | None = None,
+    scope: Scope,
 ) -> list[Row[Any]]:
-    """Up to `limit` rules in id order after `after`, matching every filter given."""
+    """Up to `limit` rules of the scope in id order after `after`, matching every filter
+    given."""
     rows = await conn.execute(
         text(
             f"SELECT {COLUMNS} FROM availability_rules"
@@ -106,8 +133,15 @@ async def rules_after(
             " AND (CAST(:loc AS uuid) IS NULL OR location_id = CAST(:loc AS uuid))"
             " AND (CAST(:person AS uuid) IS NULL OR person_id = CAST(:person AS uuid))"
             " AND (CAST(:kind AS text) IS NULL OR rule_kind = CAST(:kind AS text))"
-            " ORDER BY id LIMIT :n"
+            f" AND {in_scope('location_id')} ORDER BY id LIMIT :n"
         ),
-        {"after": after, "loc": location_id, "person": person_id, "kind": kind, "n": limit},
+        {
+            "after": after,
+            "loc": location_id,
+            "person": person_id,
+            "kind": kind,
+            "scope": scope.ids(),
+            "n": limit,
+        },
     )
     return list(rows.all())

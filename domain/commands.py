@@ -44,6 +44,8 @@ class Change:
     reason: str | None = None
     notify: bool = True
     request_id: str | None = None
+    location_ids: list[str] | None = None
+    """The staff caller's location scope (`domain/scope.py`); None: every location."""
 
 
 Command = HoldCommand | Change

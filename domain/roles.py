@@ -17,6 +17,8 @@ class Permission(StrEnum):
     AVAILABILITY = "availability"
     BOOKINGS_ADMIN = "bookings:admin"
     DASHBOARD = "dashboard"
+    STAFF = "staff"
+    AUDIT = "audit"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -25,6 +27,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.AVAILABILITY: frozenset({Role.ADMIN, Role.MANAGER, Role.SCHEDULER}),
     Permission.BOOKINGS_ADMIN: frozenset({Role.ADMIN, Role.MANAGER, Role.FRONTDESK}),
     Permission.DASHBOARD: frozenset({Role.ADMIN}),
+    Permission.STAFF: frozenset({Role.ADMIN}),
+    Permission.AUDIT: frozenset({Role.ADMIN}),
 }
 
 STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.SCHEDULER, Role.FRONTDESK})

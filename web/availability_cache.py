@@ -121,9 +121,15 @@ class AvailabilityCache:
     def _generation(self, location_id: str) -> tuple[int, int]:
         return self._epoch, self._generations.get(location_id, 0)
 
-    def _on_change(self, _conn: Any, _pid: int, _channel: str, location_id: str) -> None:
+    def forget(self, location_id: str) -> None:
+        """Drops the location's entries now, as its notification will; a request that
+        changed the location calls it after commit, so its own process never answers
+        from before the change, however late the notification."""
         self._generations[location_id] = self._generations.get(location_id, 0) + 1
         self._entries.pop(location_id, None)
+
+    def _on_change(self, _conn: Any, _pid: int, _channel: str, location_id: str) -> None:
+        self.forget(location_id)
 
     def _on_lost(self, _conn: Any) -> None:
         _log.warning("availability_cache_listener_lost")

@@ -20,6 +20,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_STATE: 409,
     ErrorCode.RULE_OVERLAP: 409,
     ErrorCode.DUPLICATE_BOOKING: 409,
+    ErrorCode.IN_USE: 409,
+    ErrorCode.EMAIL_TAKEN: 409,
     ErrorCode.IDEMPOTENCY_IN_PROGRESS: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,

@@ -1,9 +1,9 @@
 """Request and reply models shared by several route modules."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from domain.planning import supported_dates
 
@@ -12,6 +12,24 @@ class Strict(BaseModel):
     """Bodies and queries reject fields the contract does not name."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Patch(Strict):
+    """A PATCH body: omitted fields keep their values, so null is no way to keep one.
+
+    Fields default to None, which stands for "omitted" and is never validated; only
+    the fields named in `NULLABLE` may be sent as null (to clear them). The others are
+    typed without None (`name: Name = None`), so the document does not offer null.
+    """
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError("may not be null; omit the field to keep its value")
+        return value
 
 
 class ListQuery(Strict):

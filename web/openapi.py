@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 document, generated from the declared routes.
 
 Nothing here is written by hand per endpoint: paths, parameters, bodies, replies,
-security, error codes, examples and links all come from each `Route` (and the
-models it names), so the document cannot drift from what the pipeline enforces.
+security, the roles allowed (`x-roles`, the role matrix), error codes, examples and
+links all come from each `Route` (and the models it names), so the document cannot
+drift from what the pipeline enforces.
 
 Examples are built from the schemas: a field's own `examples` first, then its
 format, then the contract's naming conventions (`id` and `*_id` are UUIDv7,
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.errors import ErrorCode
+from domain.roles import GRANTS, Permission
 from web.models import ErrorReply
 from web.routing import Route
 
@@ -46,6 +48,8 @@ _MESSAGES = {
     ErrorCode.INVALID_STATE: "a confirmed booking cannot be confirmed again",
     ErrorCode.RULE_OVERLAP: "overlaps another rule of the same kind and owner",
     ErrorCode.DUPLICATE_BOOKING: "this phone already has this slot today",
+    ErrorCode.IN_USE: "the location has future slots; its time zone cannot change",
+    ErrorCode.EMAIL_TAKEN: "a staff account with this email exists",
     ErrorCode.IDEMPOTENCY_IN_PROGRESS: "a request with this Idempotency-Key is still running",
     ErrorCode.PAYLOAD_TOO_LARGE: "request body is over 64 KiB",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "send the body as application/json",
@@ -219,6 +223,14 @@ def error_codes(route: Route) -> dict[int, list[ErrorCode]]:
     return dict(sorted(codes.items()))
 
 
+def allowed_roles(route: Route) -> list[str] | None:
+    """The role matrix's row for the route (`domain/roles.py`); None when any token (or
+    none) will do."""
+    if not isinstance(route.access, Permission):
+        return None
+    return sorted(role.value for role in GRANTS[route.access])
+
+
 def _envelope(code: ErrorCode) -> dict[str, Any]:
     return {
         "error": {
@@ -275,6 +287,11 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
         "responses": responses,
     }
     description = inspect.getdoc(route.handler)
+    roles = allowed_roles(route)
+    if roles is not None:
+        operation["x-roles"] = roles
+        allowed = f"Roles: {', '.join(roles)}."
+        description = f"{description}\n\n{allowed}" if description else allowed
     if description:
         operation["description"] = description
     if route.body is not None:

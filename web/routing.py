@@ -31,6 +31,7 @@ from common.tokens import Identity
 from domain.errors import ErrorCode, Refused
 from domain.nesting import nests_deeper_than
 from domain.roles import Permission, allows
+from domain.scope import Scope
 from web.clientip import client_ip
 from web.errors import ApiError, error_body, headers_of, status_of, with_headers
 from web.idempotency import Foreseen, request_hash, valid_key
@@ -60,6 +61,11 @@ class Call:
         """Who asks: the token's `sub`."""
         assert self.identity is not None
         return self.identity.subject
+
+    @property
+    def scope(self) -> Scope:
+        """The locations the caller may see and change (`domain/scope.py`)."""
+        return self.identity.scope if self.identity is not None else Scope()
 
 
 Handler = Callable[[Call], Awaitable[Reply | TextReply]]
@@ -155,7 +161,7 @@ async def _authenticate(request: web.Request, route: Route) -> Identity | None:
         identity = verify_token(
             request.headers.get("Authorization"), settings.jwt_secret, settings.jwt_issuer
         )
-        await request.app[ACCOUNTS].check(identity)
+        identity = await request.app[ACCOUNTS].check(identity)
     except Refused as error:
         headers = await request.app[LIMITER].spend(_ip_ceiling(request, route))
         raise with_headers(error, headers) from None

@@ -191,3 +191,21 @@ async def test_conflicts_of_settled_and_changed_owners_add_up(
         await db.execute("UPDATE slot_instances SET booked = 1 WHERE id = $1", slot)
     await _rule(db, location, person=person)
     assert await _reconcile(engine, location) == Result(MORNINGS, MORNINGS, 0, 2)
+
+
+async def test_an_inactive_location_gets_no_slots_until_it_is_active_again(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
+    location = await rows.location(db, "UTC")
+    person = await rows.person(db, location)
+    await _rule(db, location)
+    await _rule(db, location, person=person)
+    await db.execute("UPDATE locations SET active = false WHERE id = $1", location)
+    assert await _reconcile(engine, location) == Result(0, 0, 0, 0)
+    assert await db.fetchval("SELECT count(*) FROM slot_instances") == 0
+    await db.execute("UPDATE locations SET active = true WHERE id = $1", location)
+    assert await _reconcile(engine, location) == Result(2 * MORNINGS, 0, 0, 0)
+    await db.execute("UPDATE locations SET active = false WHERE id = $1", location)
+    await db.execute("UPDATE slot_instances SET status = 'blocked'")
+    assert await _reconcile(engine, location) == Result(0, 0, 0, 0)
+    assert set(await _statuses(db)) == {"blocked"}

@@ -98,7 +98,7 @@ def _known_objects(base_url: str) -> dict[str, str]:
         "start_time": "09:00",
         "end_time": "12:00",
     }
-    _post(base_url, "/admin/v1/availabilities", rule)
+    rule_id = _post(base_url, "/admin/v1/availabilities", rule)["availability"]["id"]
     day = str(dt.datetime.now(ZoneInfo("Asia/Dubai")).date() + dt.timedelta(days=2))
     generate = {"location_id": location, "from": day, "to": day}
     job = _post(base_url, "/admin/v1/slots/generate", generate)["job"]["id"]
@@ -109,13 +109,28 @@ def _known_objects(base_url: str) -> dict[str, str]:
     slot = _get(base_url, "/admin/v1/slots", location_id=location, date=day)["items"][0]["id"]
     customer = {"name": "Ann", "phone": "+971501234567"}
     booking = _post(base_url, "/v1/bookings", {"slot_id": slot, "customer": customer}, "frontdesk")
+    account = {"email": "desk@example.org", "password": "correct horse battery", "roles": ["admin"]}
+    staff = _post(base_url, "/admin/v1/staff", account)["staff"]["id"]
     return {
         "location_id": location,
         "person_id": person["person"]["id"],
         "slot_id": slot,
         "job_id": job,
         "booking_id": booking["booking"]["id"],
+        "availability_id": rule_id,
+        "staff_id": staff,
     }
+
+
+PATH_IDS = {
+    "/jobs/": "job_id",
+    "/locations/": "location_id",
+    "/people/": "person_id",
+    "/availabilities/": "availability_id",
+    "/staff/": "staff_id",
+    "/bookings/": "booking_id",
+}
+"""Which known object an operation's `{id}` names, by the collection in its path."""
 
 
 def _real_ids(operation: APIOperation, known: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -125,7 +140,8 @@ def _real_ids(operation: APIOperation, known: dict[str, str]) -> dict[str, dict[
     if query:
         pins["query"] = query
     if operation.path_parameters:
-        kind = "job_id" if "/jobs/" in operation.path else "booking_id"
+        found = (kind for part, kind in PATH_IDS.items() if part in operation.path)
+        kind = next(found, "booking_id")
         pins["path_parameters"] = {"id": known[kind]}
     return pins
 

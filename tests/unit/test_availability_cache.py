@@ -91,3 +91,18 @@ async def test_a_lost_listener_forgets_everything_and_reconnects() -> None:
     assert cache._reconnect is not None
     await cache.stop()
     assert await cache.get("loc", "day", counter.compute) == 2
+
+
+async def test_forgetting_a_location_drops_it_and_a_read_racing_it() -> None:
+    cache, counter = _listening_cache(), _Counter()
+    counter.release.set()
+    assert await cache.get("loc", "day", counter.compute) == 1
+    cache.forget("loc")
+    assert await cache.get("loc", "day", counter.compute) == 2
+    racing, slow = _listening_cache(), _Counter()
+    first = asyncio.create_task(racing.get("loc", "day", slow.compute))
+    await asyncio.sleep(0)
+    racing.forget("loc")
+    slow.release.set()
+    assert await first == 1
+    assert await racing.get("loc", "day", slow.compute) == 2

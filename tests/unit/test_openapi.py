@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from domain.errors import ErrorCode
+from domain.roles import Permission, Role, allows
 from web.app import ROUTES
 from web.errors import STATUS
 from web.openapi import document, error_codes
@@ -79,4 +80,35 @@ def test_links_lead_from_a_hold_to_its_booking_and_from_a_job_to_its_status() ->
         ("create_booking", "get_booking"),
         ("create_booking", "confirm_booking"),
         ("generate", "get_job"),
+        ("update_availability", "get_job"),
+        ("delete_availability", "get_job"),
+        ("create_availability", "get_availability"),
+        ("create_staff", "update_staff"),
     } <= followed
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=_name)
+def test_every_admin_operation_names_the_roles_of_the_matrix(route: Route) -> None:
+    operation = _operation(route)
+    if route.path.startswith("/admin/v1/"):
+        assert isinstance(route.access, Permission)
+        allowed = [role.value for role in Role if allows(frozenset({role}), route.access)]
+        assert operation["x-roles"] == sorted(allowed)
+        assert "user" not in operation["x-roles"]
+        assert f"Roles: {', '.join(sorted(allowed))}." in operation["description"]
+    else:
+        assert "x-roles" not in operation
+
+
+def test_the_lifecycle_endpoints_have_the_contracts_roles_and_codes() -> None:
+    by_handler = {route.handler.__name__: route for route in ROUTES}
+    roles = {name: _operation(route).get("x-roles") for name, route in by_handler.items()}
+    assert roles["update_location"] == roles["update_person"] == ["admin", "manager"]
+    catalog_roles = ["admin", "manager", "scheduler"]
+    for name in ("get_availability", "update_availability", "delete_availability"):
+        assert roles[name] == catalog_roles
+    for name in ("create_staff", "list_staff", "update_staff", "list_audit"):
+        assert roles[name] == ["admin"]
+    assert ErrorCode.IN_USE in error_codes(by_handler["update_location"])[409]
+    assert ErrorCode.RULE_OVERLAP in error_codes(by_handler["update_availability"])[409]
+    assert ErrorCode.EMAIL_TAKEN in error_codes(by_handler["create_staff"])[409]

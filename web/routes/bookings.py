@@ -19,7 +19,7 @@ from pydantic import BaseModel, EmailStr, Field, field_validator
 from common import keys
 from common.ids import new_id
 from db import bookings
-from db.availability import slot_alone
+from db.availability import slot_alone, slot_location
 from domain.commands import Change, Command, HoldCommand
 from domain.errors import ErrorCode
 from domain.outcomes import Outcome
@@ -137,12 +137,30 @@ def _pending(booking_id: str) -> Reply:
 
 
 async def full_slot(call: Call) -> Foreseen:
-    """Refuses at once while the slot's admission count says nothing is left."""
+    """Refuses at once while the slot's admission count says nothing is left.
+
+    Asked before every hold (each has a key), so it is also where a caller limited to
+    some locations is refused another location's slot.
+    """
     body: BookingIn = call.body
+    await _require_slot_in_scope(call, body.slot_id)
     await _lane(call, body.slot_id)
     error = ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot")
     reply = Reply(409, error_body(error, call.request[REQUEST_ID]))
     return Foreseen(str(body.slot_id), reply)
+
+
+async def _require_slot_in_scope(call: Call, slot_id: uuid.UUID) -> None:
+    """A caller limited to some locations acts on their slots only (404 for another's).
+
+    Asked only for such callers; a slot never changes location, so the web can tell.
+    """
+    if not call.scope.limited:
+        return
+    async with call.request.app[ENGINE].connect() as conn:
+        location_id = await slot_location(conn, slot_id)
+    if location_id is not None:
+        call.scope.require(location_id, "slot")
 
 
 async def create_booking(call: Call) -> Reply:
@@ -252,6 +270,7 @@ async def _change(
         reason=body.reason if body else None,
         notify=body.notify if body else True,
         request_id=call.request[REQUEST_ID],
+        location_ids=call.scope.as_list(),
     )
     return await _queue(app, lane, change)
 
@@ -264,6 +283,20 @@ def _visitor_change(kind: str) -> Any:
     return handler
 
 
+async def _require_booking_in_scope(call: Call, booking_id: str) -> None:
+    """A caller limited to some locations changes their bookings only (404 for another's).
+
+    A hold still queued is not in Postgres yet: the worker checks it, as it checks
+    every change again in the transaction that applies it.
+    """
+    if not call.scope.limited:
+        return
+    async with call.request.app[ENGINE].connect() as conn:
+        location_id = await bookings.location_of(conn, booking_id)
+    if location_id is not None:
+        call.scope.require(location_id, "booking")
+
+
 async def change_booking_as_staff(call: Call) -> Reply:
     body: AdminChange = call.body
     if body.action == "reschedule" and body.slot_id is None:
@@ -272,6 +305,9 @@ async def change_booking_as_staff(call: Call) -> Reply:
             "reschedule needs slot_id",
             {"fields": [{"field": "slot_id", "message": "required for reschedule"}]},
         )
+    await _require_booking_in_scope(call, _booking_id(call))
+    if body.slot_id is not None:
+        await _require_slot_in_scope(call, body.slot_id)
     return await _change(call, body.action, owner=None, body=body)
 
 
@@ -297,6 +333,8 @@ class BookingPage(BaseModel):
 async def list_bookings(call: Call) -> Reply:
     """Newest slot first; `from`/`to` bound the slot's start by UTC date, both inclusive."""
     query: AdminBookingsQuery = call.query
+    if query.location_id is not None:
+        call.scope.require(query.location_id, "location")
     after = None
     if query.cursor:
         after_start, after_id = decode_cursor(query.cursor, "bookings", (instant_part, uuid_part))
@@ -309,6 +347,7 @@ async def list_bookings(call: Call) -> Reply:
         phone_hash=pii.lookup_hash(query.phone) if query.phone else None,
         first=query.first,
         last=query.last,
+        scope=call.scope,
     )
     async with call.request.app[ENGINE].connect() as conn:
         found = await bookings.newest_first(conn, where, after, query.limit + 1)

@@ -115,17 +115,22 @@ def _later() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
 
 
-async def _cached_zone(call: Call, query: "SlotsQuery | DatesQuery") -> str:
+async def _cached_place(call: Call, query: "SlotsQuery | DatesQuery") -> catalog.Place:
+    """The location's zone and whether it (and the person asked for) is active; dropped
+    like availability when the location or its people change."""
     app = call.request.app
 
-    async def compute() -> tuple[str, dt.datetime]:
+    async def compute() -> tuple[catalog.Place, dt.datetime]:
         async with app[ENGINE].connect() as conn:
-            zone_name = await catalog.location_zone(conn, query.location_id, query.person_id)
-        return zone_name, _later()
+            place = await catalog.place(conn, query.location_id, query.person_id)
+        return place, _later()
 
     key = ("zone", query.person_id)
-    zone_name = await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
-    return query.timezone or zone_name
+    return await app[AVAILABILITY_CACHE].get(str(query.location_id), key, compute)
+
+
+async def _cached_zone(call: Call, query: "SlotsQuery | DatesQuery") -> str:
+    return query.timezone or (await _cached_place(call, query)).timezone
 
 
 async def _cached_eligible(
@@ -192,7 +197,8 @@ async def list_slots(call: Call) -> Reply:
     zone_name = await _cached_zone(call, query)
     day = query.date or today(zone(zone_name))
     start, end = day_bounds(day, zone(zone_name))
-    by_id = await _cached_eligible(call, query, start, end)
+    active = (await _cached_place(call, query)).active
+    by_id = await _cached_eligible(call, query, start, end) if active else {}
     person = str(query.person_id) if query.person_id else None
     key = keys.exposure(exposure.remembered_by(call.subject, day, person, variant_name))
     redis = app[SHARED_REDIS]
@@ -257,7 +263,8 @@ async def list_dates(call: Call) -> Reply:
         )
     start, _ = day_bounds(first, tz)
     _, end = day_bounds(last, tz)
-    dates = await _cached_dates(call, query, start, end, zone_name)
+    active = (await _cached_place(call, query)).active
+    dates = await _cached_dates(call, query, start, end, zone_name) if active else []
     return Reply(
         200,
         {
@@ -269,6 +276,7 @@ async def list_dates(call: Call) -> Reply:
 
 async def list_staff_slots(call: Call) -> Reply:
     query: SlotsQuery = call.query
+    call.scope.require(query.location_id, "location")
     async with call.request.app[ENGINE].connect() as conn:
         zone_name = await _effective_zone(conn, query.location_id, query.person_id, query.timezone)
         day = query.date or today(zone(zone_name))
