@@ -14,7 +14,17 @@ from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
-from web.routes import availability, bookings, catalog, health, identity, ops, pages, slots
+from web.routes import (
+    availability,
+    bookings,
+    catalog,
+    health,
+    identity,
+    ops,
+    pages,
+    slots,
+    waitlist,
+)
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.shared_redis import SharedRedis
 from web.state import (
@@ -41,6 +51,7 @@ ROUTES: list[Route] = [
     *availability.ROUTES,
     *slots.ROUTES,
     *bookings.ROUTES,
+    *waitlist.ROUTES,
     *pages.ROUTES,
 ]
 
