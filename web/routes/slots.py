@@ -29,7 +29,6 @@ from web.errors import ApiError
 from web.models import Strict, SupportedDate
 from web.responses import Reply
 from web.routing import Call, Route
-from web.shared_redis import Script
 from web.state import ENGINE, SETTINGS, SHARED_REDIS
 
 MAX_DATE_SPAN_DAYS = 90
@@ -186,35 +185,18 @@ def _candidates(eligible: Iterable[SlotAvailability], zone_name: str) -> list[Ca
     return [Candidate(str(s.id), s.start_at.astimezone(tz)) for s in eligible]
 
 
-# KEYS: a remembered sample, the visitor's offered slots ('' when offers are not kept).
-# ARGV: when an offer made now ends (Unix ms), now (Unix ms), the offered set's TTL ms.
-# Returns the sample; showing it again renews the offer of every slot in it, and the
-# offers that ended are dropped.
-_RECALL = Script(
-    """
-local cached = redis.call('GET', KEYS[1])
-if cached and KEYS[2] ~= '' then
-  local ids = cjson.decode(cached)['ids']
-  if #ids > 0 then
-    local scored = {}
-    for _, id in ipairs(ids) do
-      scored[#scored + 1] = ARGV[1]
-      scored[#scored + 1] = id
-    end
-    redis.call('ZADD', KEYS[2], unpack(scored))
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
-    redis.call('PEXPIRE', KEYS[2], ARGV[3])
-  end
-end
-return cached
-"""
-)
-
-
-def _offer(offered: str, shown: list[str], until_ms: int, ttl_ms: int) -> list[tuple]:
-    """The Redis commands recording that `shown` was offered until `until_ms`."""
+def _offer(offered: str, shown: list[str], ttl_seconds: int) -> list[tuple]:
+    """The Redis commands recording that `shown` is offered to its visitor for the next
+    `ttl_seconds` (each slot scored with when its offer ends, Unix ms), and dropping the
+    offers that ended."""
+    now_ms = int(time.time() * 1000)
+    until_ms = now_ms + ttl_seconds * 1000
     scored = [part for slot_id in shown for part in (until_ms, slot_id)]
-    return [("ZADD", offered, *scored), ("PEXPIRE", offered, ttl_ms)]
+    return [
+        ("ZADD", offered, *scored),
+        ("ZREMRANGEBYSCORE", offered, "-inf", f"({now_ms}"),
+        ("PEXPIRE", offered, ttl_seconds * 1000),
+    ]
 
 
 async def list_slots(call: Call) -> Reply:
@@ -229,16 +211,9 @@ async def list_slots(call: Call) -> Reply:
     person = str(query.person_id) if query.person_id else None
     key = keys.exposure(exposure.remembered_by(call.subject, day, person, variant_name))
     redis = app[SHARED_REDIS]
-    # A visitor may hold only what it was shown (contract §10): each shown slot is
-    # recorded as offered until the cache TTL from now.
-    assert call.identity is not None
-    keeps_offers = settings.exposure_enforced and not is_staff(call.identity.roles)
-    offered = keys.offered(call.subject) if keeps_offers else ""
-    ttl_ms = settings.exposure_cache_ttl_seconds * 1000
-    now_ms = int(time.time() * 1000)
-    cached = await redis.run(_RECALL, [key, offered], [now_ms + ttl_ms, now_ms, ttl_ms])
-    remembered = _remembered(cached, zone_name)
+    remembered = _remembered(await redis.execute("GET", key), zone_name)
     shown = exposure.still_shown(remembered, by_id)
+    remember: list[tuple] = []
     if not shown and by_id:
         candidates = _candidates(by_id.values(), zone_name)
         now = dt.datetime.now(dt.UTC)
@@ -247,9 +222,14 @@ async def list_slots(call: Call) -> Reply:
         )
         shown = [c.id for c in picked]
         entry = json.dumps({"zone": zone_name, "ids": shown})
-        remember = [("SET", key, entry, "EX", settings.exposure_cache_ttl_seconds)]
-        if offered and shown:
-            remember += _offer(offered, shown, now_ms + ttl_ms, ttl_ms)
+        remember.append(("SET", key, entry, "EX", settings.exposure_cache_ttl_seconds))
+    # A visitor may hold only what it was shown (contract §10): what it is shown now is
+    # offered to it until the cache TTL from now.
+    assert call.identity is not None
+    if shown and settings.exposure_enforced and not is_staff(call.identity.roles):
+        offered = keys.offered(call.subject)
+        remember += _offer(offered, shown, settings.exposure_cache_ttl_seconds)
+    if remember:
         await redis.execute_many(*remember)
     slots = sorted((by_id[i] for i in shown), key=lambda s: (s.start_at, s.id))
     EXPOSED_SLOTS.labels(exposure.scope(person), variant_name).observe(len(slots))
