@@ -59,12 +59,13 @@ end
 # when this Redis began to remember (Unix ms, set by the first call), the caller's offered
 # slots ('' when it may hold any), then the keys of the rate-limit budgets to spend.
 # ARGV: claim, claim TTL, foreseen reply record, record TTL, probe window ms, the slot,
-# now (Unix ms), the not-offered reply record, then each budget's interval and period µs.
+# now (Unix ms), then each budget's interval and period µs.
 # A slot the caller was not offered (its score in the caller's offered set is when the
-# offer ends) gets the not-offered reply; one the admission count does not admit gets the
-# foreseen reply (workers/lanes.py); both are stored. Those answers return since when
-# Redis remembers: a key answered before then may have been forgotten (a flush, a restart
-# without persistence), and its reply is then looked for in Postgres.
+# offer ends) is answered 'not_offered', with the key claimed: the caller stores the
+# refusal (sealing it only then, not on every request). One the admission count does not
+# admit gets the foreseen reply (workers/lanes.py), stored here. Both answers return since
+# when Redis remembers: a key answered before then may have been forgotten (a flush, a
+# restart without persistence), and its reply is then looked for in Postgres.
 _ADMIT = Script(
     SPEND_LUA
     + ADMISSION_LUA
@@ -75,7 +76,7 @@ if not since then
   since = string.format('%d', tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
   redis.call('SET', KEYS[4], since)
 end
-local spent = spend_all(6, 9)
+local spent = spend_all(6, 8)
 for _, budget in ipairs(spent) do
   if budget[1] == 0 then return {spent, 'limited'} end
 end
@@ -84,7 +85,7 @@ if existing then return {spent, 'replay', existing} end
 if KEYS[5] ~= '' then
   local offered_until = redis.call('ZSCORE', KEYS[5], ARGV[6])
   if not offered_until or tonumber(offered_until) < tonumber(ARGV[7]) then
-    redis.call('SET', KEYS[1], ARGV[8], 'EX', ARGV[4])
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
     return {spent, 'not_offered', since}
   end
 end
@@ -150,13 +151,11 @@ class IdempotencyStore:
         """Spends the budgets, then claims the key, replays its reply, or gives the
         foreseen reply (and stores it)."""
         spends = spends or []
-        foreseen_record = not_offered_record = ""
-        offered_key = ""
+        foreseen_record = offered_key = ""
         if foreseen is not None:
             foreseen_record = self._record(digest, foreseen.reply)
             if foreseen.offered_to is not None and foreseen.not_offered is not None:
                 offered_key = keys.offered(foreseen.offered_to)
-                not_offered_record = self._record(digest, foreseen.not_offered)
         spent, answer, *existing = await self._shared.run(
             _ADMIT,
             [
@@ -175,7 +174,6 @@ class IdempotencyStore:
                 PROBE_MS,
                 foreseen.slot_id if foreseen else "",
                 int(time.time() * 1000),
-                not_offered_record,
                 *budget_args(spends),
             ],
         )
@@ -183,14 +181,17 @@ class IdempotencyStore:
         try:
             if answer == "replay":
                 claim.reply = self._resolve(stored_replies.parse(self._pii, existing[0]), digest)
-            elif answer in ("foreseen", "not_offered"):
+            elif answer == "foreseen":
                 assert foreseen is not None
-                given = foreseen.reply if answer == "foreseen" else foreseen.not_offered
-                assert given is not None
-                claim.reply = given
+                claim.reply = foreseen.reply
                 if await self._may_have_forgotten(int(existing[0])):
                     replay = await self._durable_replay(subject, key, digest)
-                    claim.reply = replay or given
+                    claim.reply = replay or foreseen.reply
+            elif answer == "not_offered":
+                assert foreseen is not None and foreseen.not_offered is not None
+                claim.reply = await self._not_offered(
+                    subject, key, digest, foreseen.not_offered, int(existing[0])
+                )
             elif check_durable:
                 claim.reply = await self._durable_replay(subject, key, digest)
         except ApiError as error:
@@ -199,6 +200,18 @@ class IdempotencyStore:
 
     def _record(self, digest: str, reply: Reply) -> str:
         return stored_replies.record(self._pii, StoredReply(digest, reply.status, reply.body))
+
+    async def _not_offered(
+        self, subject: str, key: str, digest: str, refusal: Reply, since: int
+    ) -> Reply:
+        """The refusal of a slot the caller was not offered, stored over the script's claim;
+        or, when Redis may have forgotten the key (and its offers), the reply Postgres kept."""
+        if await self._may_have_forgotten(since):
+            replay = await self._durable_replay(subject, key, digest)
+            if replay is not None:
+                return replay
+        await self.complete(subject, key, digest, refusal, durable=False)
+        return refusal
 
     async def _may_have_forgotten(self, since: int) -> bool:
         """Whether Postgres keeps replies from before Redis began to remember.

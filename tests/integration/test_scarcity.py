@@ -66,6 +66,19 @@ async def test_a_visitor_holding_a_slot_it_was_never_shown_is_refused_until_show
     assert shown.status == 201, shown.json
 
 
+async def test_a_refusal_for_a_slot_not_offered_replays(
+    api: Api, slot: uuid.UUID, db: asyncpg.Connection
+) -> None:
+    """No worker runs: the web answers, and stores the answer under the key."""
+    visitor = token(["user"])
+    first = await api.post("/v1/bookings", token=visitor, json=_body(slot), key="unseen")
+    await expose(api, db, visitor, slot)
+    again = await api.post("/v1/bookings", token=visitor, json=_body(slot), key="unseen")
+    assert (again.status, again.code) == (409, "SLOT_NOT_OFFERED")
+    assert again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
 async def test_a_session_token_is_held_to_what_it_was_shown(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
