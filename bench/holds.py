@@ -12,9 +12,9 @@ p99 under 150 ms, no 5xx, no oversell (the invariant checker). The load generato
 Visitors may hold only what `GET /v1/slots` showed them (contract §10): before each
 scenario every visitor token asks for the days of its slots, under an exposure variant
 that shows them all, so every hold is of an offered slot. (c) The hot drop runs in turns
-on that platform and on one with `EXPOSURE_ENFORCED=false`: enforcement on within 10% of
-off's requests/s (the median of three rounds). The hot slot's visitors may hold without
-limit (`MAX_LIVE_HOLDS`), or its 64 tokens would stop at 128 holds.
+on a platform enforcing exposure and on one with `EXPOSURE_ENFORCED=false`: enforcement on
+within 10% of off's requests/s (the median of three rounds). The hot slot's visitors may
+hold without limit (`MAX_LIVE_HOLDS`), or its 64 tokens would stop at 128 holds.
 """
 
 import argparse
@@ -142,13 +142,8 @@ def run(duration: float = 10, connections: int = 64) -> dict:
         visitors = tokens()
         results: dict = {}
         plain_url = f"http://127.0.0.1:{plain_port}"
-        loose_env = {**env, "EXPOSURE_ENFORCED": "false", "HTTP_PORT": str(free_port())}
-        with (
-            Platform(env=env, worker_processes=1, worker_threads=8) as platform,
-            Platform(env=loose_env, worker_processes=1, worker_threads=8) as loose,
-        ):
+        with Platform(env=dict(env), worker_processes=1, worker_threads=8) as platform:
             platform.start("web", "worker", "scheduler")
-            loose.start("web", "worker", "scheduler")
             for name, count, capacity in (("hot_drop", 10, 1), ("hot_slot", 1, 30000)):
                 ours = asyncio.run(_slots(services.database_url, count, capacity))
                 theirs = asyncio.run(_slots(services.database_url, count, capacity))
@@ -159,9 +154,9 @@ def run(duration: float = 10, connections: int = 64) -> dict:
                 )
                 results[name] = {"platform": measured.as_dict(), "plain": baseline.as_dict()}
                 _report(name, measured, baseline)
-            results["exposure_enforced"] = _enforced_vs_not(
-                services.database_url, platform, loose, visitors, duration, connections
-            )
+        results["exposure_enforced"] = _enforced_vs_not(
+            services.database_url, env, visitors, duration, connections
+        )
         broken = asyncio.run(violations(services.database_url))
         results["violations"] = len(broken)
         print(f"invariant violations (oversell or counter drift): {len(broken)}")
@@ -176,24 +171,34 @@ def run(duration: float = 10, connections: int = 64) -> dict:
 ROUNDS = 3
 
 
-def _enforced_vs_not(
+def _hot_drop(
     database_url: str,
-    enforced: Platform,
-    loose: Platform,
+    env: dict[str, str],
     visitors: list[str],
+    name: str,
     duration: float,
     connections: int,
+) -> Figures:
+    """A hot drop on fresh slots, against a platform started with `env`; `name` makes the
+    requests' Idempotency-Keys its own."""
+    with Platform(env=dict(env), worker_processes=1, worker_threads=8) as platform:
+        platform.start("web", "worker", "scheduler")
+        slots = asyncio.run(_slots(database_url, 10, 1))
+        expose(platform.base_url, database_url, slots, visitors)
+        return drive(platform.base_url, "platform", slots, visitors, name, duration, connections)
+
+
+def _enforced_vs_not(
+    database_url: str, env: dict[str, str], visitors: list[str], duration: float, connections: int
 ) -> dict:
-    """The hot drop on the enforcing platform and on one that does not enforce exposure,
-    taking turns (the idle one costs next to nothing), on fresh slots each time; the
-    median of the rounds' ratios, since the machine's other load moves single runs."""
+    """The hot drop with exposure enforced and not, in turns, each on a platform of its own
+    (one at a time: two would share the cores and Postgres's connections); the median of
+    the rounds' ratios, since the machine's other load moves single runs."""
+    loose = {**env, "EXPOSURE_ENFORCED": "false"}
     ratios, rounds = [], []
     for n in range(ROUNDS):
-        shown = asyncio.run(_slots(database_url, 10, 1))
-        expose(enforced.base_url, database_url, shown, visitors)
-        on = drive(enforced.base_url, "platform", shown, visitors, f"on{n}", duration, connections)
-        unseen = asyncio.run(_slots(database_url, 10, 1))
-        off = drive(loose.base_url, "platform", unseen, visitors, f"off{n}", duration, connections)
+        on = _hot_drop(database_url, env, visitors, f"on{n}", duration, connections)
+        off = _hot_drop(database_url, loose, visitors, f"off{n}", duration, connections)
         print(on.line(f"hot_drop enforced #{n + 1}"))
         print(off.line(f"hot_drop not enforced #{n + 1}"))
         ratios.append(on.requests_per_second / off.requests_per_second)
