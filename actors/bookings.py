@@ -37,11 +37,19 @@ async def apply_changes(lanes_changes: list[list[Change]]) -> None:
 
 async def _apply_in_order(changes: list[Change]) -> list[ChangeResult]:
     found = resources()
-    ttl = get_settings().idempotency_ttl_seconds
+    settings = get_settings()
     results = []
     for change in changes:
         async with found.engine.begin() as conn:
-            results.append(await apply_change(conn, change, found.pii, ttl))
+            results.append(
+                await apply_change(
+                    conn,
+                    change,
+                    found.pii,
+                    settings.idempotency_ttl_seconds,
+                    settings.hold_ttl_seconds,
+                )
+            )
     return results
 
 
@@ -51,7 +59,8 @@ async def _publish(results: list[ChangeResult]) -> None:
     async with found.redis.pipeline(transaction=False) as pipe:
         for result in results:
             outcomes.deliver(pipe, found.pii, result.change, result.outcome, ttl)
-            lanes.forget_counts(pipe, result.freed)
+            lanes.forget_counts(pipe, result.freed - set(result.left))
+            lanes.set_counts(pipe, {s: (n.count, n.valid_ms) for s, n in result.left.items()})
             if result.outcome.booking is not None and not result.replayed:
                 _count(result.change.kind, result.outcome.booking)
         await pipe.execute()

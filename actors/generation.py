@@ -9,9 +9,10 @@ from dramatiq.middleware import CurrentMessage
 
 from common.metrics import SLOTS_GENERATED
 from common.settings import get_settings
-from db import catalog, jobs
+from db import catalog, jobs, waitlist
 from db.generation import reconcile
 from workers.broker import MAX_RETRIES
+from workers.context import current_request_id
 from workers.resources import resources
 from workers.tasks import GENERATE_SLOTS, ROLL_GENERATION, declare
 
@@ -24,13 +25,23 @@ async def _set_job(job_id: str, status: str, result: dict | None, error: str | N
 
 
 async def _generate(location_id: str, person_id: str | None, first: str, last: str) -> dict:
+    """Reconciles the range; new slots and capacity go to the waitlists at once."""
+    location, first_day, last_day = (
+        uuid.UUID(location_id),
+        dt.date.fromisoformat(first),
+        dt.date.fromisoformat(last),
+    )
     async with resources().engine.begin() as conn:
         result = await reconcile(
+            conn, location, uuid.UUID(person_id) if person_id else None, first_day, last_day
+        )
+        await waitlist.offer_room(
             conn,
-            uuid.UUID(location_id),
-            uuid.UUID(person_id) if person_id else None,
-            dt.date.fromisoformat(first),
-            dt.date.fromisoformat(last),
+            get_settings().hold_ttl_seconds,
+            current_request_id(),
+            location_id=location,
+            first=first_day,
+            last=last_day,
         )
     SLOTS_GENERATED.inc(result.created)
     return dataclasses.asdict(result)

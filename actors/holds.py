@@ -24,6 +24,9 @@ _OUTCOME_LABELS = {
     ErrorCode.SLOT_UNAVAILABLE: "unavailable",
     ErrorCode.DUPLICATE_BOOKING: "duplicate",
     ErrorCode.NOT_FOUND: "not_found",
+    ErrorCode.TOO_MANY_HOLDS: "too_many_holds",
+    ErrorCode.TOO_LATE: "too_late",
+    ErrorCode.TOO_EARLY: "too_early",
 }
 _log = structlog.get_logger("actors.holds")
 
@@ -51,7 +54,12 @@ async def _apply_holds(holds: list[HoldCommand]) -> None:
     settings = get_settings()
     async with found.engine.begin() as conn:
         applied = await apply_holds(
-            conn, holds, found.pii, settings.hold_ttl_seconds, settings.idempotency_ttl_seconds
+            conn,
+            holds,
+            found.pii,
+            settings.hold_ttl_seconds,
+            settings.idempotency_ttl_seconds,
+            settings.max_live_holds,
         )
     await _publish(applied)
 

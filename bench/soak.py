@@ -22,7 +22,7 @@ import uuid
 import aiohttp
 import psutil
 
-from bench.holds import JWT_SECRET, _slots, platform_env
+from bench.holds import JWT_SECRET, _days, _slots, platform_env
 from common.tokens import issue_token
 from db.invariants import violations
 from db.migrate import upgrade
@@ -44,18 +44,23 @@ def _rss_mb(pid: int) -> float:
 
 
 class Visitor:
-    """One visitor's loop: hold a slot, look at it, then confirm or cancel it."""
+    """One visitor's loop: look at a day, hold a slot it was shown, look at the booking,
+    then confirm or cancel it."""
 
-    def __init__(self, base_url: str, slots: list[str], rng: random.Random) -> None:
+    def __init__(self, base_url: str, days: list[tuple[str, str]], rng: random.Random) -> None:
         self.base_url = base_url
-        self.slots = slots
+        self.days = days
         self.rng = rng
         self.token = _token(str(uuid.uuid4()), "user")
 
     async def once(self, session: aiohttp.ClientSession, timed: "Timed") -> None:
         auth = {"Authorization": f"Bearer {self.token}"}
+        location, day = self.rng.choice(self.days)
+        shown = await timed.get(session, f"/v1/slots?location_id={location}&date={day}", auth)
+        if not shown.get("slots"):
+            return
         body = {
-            "slot_id": self.rng.choice(self.slots),
+            "slot_id": self.rng.choice(shown["slots"])["id"],
             "customer": {"name": "Soak", "phone": f"+97150{self.rng.randrange(10**7):07d}"},
         }
         held = await timed.post(session, "/v1/bookings", body, auth)
@@ -125,11 +130,12 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         slots = asyncio.run(_slots(services.database_url, SLOTS, CAPACITY))
+        days = sorted(asyncio.run(_days(services.database_url, slots)))
         rng = random.Random(7)
         staff = "Bearer " + _token("soak-admin", "admin")
         with Platform(env=env) as platform:
             platform.start("web", "worker", "scheduler")
-            visitors = [Visitor(platform.base_url, slots, rng) for _ in range(args.connections)]
+            visitors = [Visitor(platform.base_url, days, rng) for _ in range(args.connections)]
             for minute in range(1, args.minutes + 1):
                 timed = asyncio.run(_minute(platform.base_url, visitors, staff))
                 q = statistics.quantiles(timed.latencies, n=100)

@@ -81,3 +81,10 @@ EVENTS = "events"
 def exposure(remembered_by: tuple[str, ...]) -> str:
     """A visitor's shown sample of one date (see `domain.exposure.remembered_by`)."""
     return "expose:" + ":".join(remembered_by)
+
+
+def offered(subject: str) -> str:
+    """Every slot shown to a visitor lately: a sorted set of slot ids, each scored with
+    when its offer ends (Unix ms). `GET /v1/slots` adds to it; a visitor may hold only
+    a slot in it whose offer has not ended (the web's admission script checks)."""
+    return "offered:" + subject

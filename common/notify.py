@@ -26,6 +26,7 @@ SUBJECTS = {
     "booking.cancelled": "Your booking was cancelled",
     "booking.expired": "Your hold expired",
     "booking.rescheduled": "Your booking was moved",
+    "waitlist.offered": "A place from the waitlist is held for you: confirm it",
 }
 
 

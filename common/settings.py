@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     )
     hold_ttl_seconds: int = 600
     exposure_cache_ttl_seconds: int = 420
+    exposure_enforced: bool = True
+    max_live_holds: int = Field(default=2, ge=1)
     exposure_salt: str = ""
     exposure_variants: dict[str, ExposureVariant] = Field(default_factory=_default_variants)
     idempotency_ttl_seconds: int = 86400

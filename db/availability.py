@@ -1,12 +1,12 @@
 """Availability as every read sees it: the lock-free SQL form of `domain.capacity`.
 
 `tests/integration/test_capacity_sql.py` checks these reads against the domain's
-definitions on random slot states. For a slot S:
+definitions on random slot states and policies. For a slot S:
 
     held(S)      = max(S.hold - stale(S), 0)
     used(S)      = S.booked + held(S)
-    remaining(S) = S.capacity - sum(used(T) for T overlapping S)
-    eligible(S)  = open(S) and remaining(S) > 0
+    remaining(S) = S.capacity - sum(used(T) for T conflicting with S)
+    eligible(S)  = open(S) and the location's policy allows S's start and remaining(S) > 0
 
 A 'full' slot stays a candidate: its status reflects its counters, and a lapsed hold
 frees it before the expiry job corrects them.
@@ -15,20 +15,23 @@ frees it before the expiry job corrects them.
 passed: such a hold is already free before the expiry job releases it (the job
 only brings the `hold` counter back in line).
 
-"T overlapping S" is S itself plus, when S belongs to a person, every other slot
-of that person with `T.start_at < S.end_at and T.end_at > S.start_at`: a person
-cannot be in two places at once, so a hold or booking on one slot takes capacity
-from the person's slots that overlap it (granularity shorter than duration makes
-slots overlap). A location-scoped slot (no person) only counts itself.
+"T conflicting with S" is S itself plus, when S belongs to a person, every other
+slot of that person with `T.start_at < S.end_at + buffer and T.end_at > S.start_at -
+buffer` (the location policy's `buffer_minutes`): a person cannot be in two places
+at once, and keeps the buffer free around each booking, so a hold or booking on one
+slot takes capacity from the person's slots that overlap it, or come within the
+buffer of it (granularity shorter than duration makes slots overlap). A
+location-scoped slot (no person) only counts itself. The policy's minimum notice
+and maximum advance make a slot ineligible, never less remaining.
 
 The booking path applies the same rule under row locks; these reads are the
 lock-free view of it. Everything is set based: one statement per read, bounded
 by `slot_instances_location_date_idx` (or `slot_instances_person_start_idx` for a
 person), with stale holds found through the partial `bookings_held_expiry_idx`.
 A slot never lasts more than a day (a rule ends by 24:00 and slots never cross
-its end), so overlapping neighbours are looked for within a day of the window.
-`GET /v1/slots` and `GET /v1/dates` keep results in `web/availability_cache.py`,
-dropped on every change to the location's slots.
+its end), and a buffer is at most a day, so conflicting neighbours are looked for
+within two days of the window. `GET /v1/slots` and `GET /v1/dates` keep results in
+`web/availability_cache.py`, dropped on every change to the location's slots.
 """
 
 import datetime as dt
@@ -39,7 +42,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.slots import open_sql
+from db.slots import buffer_sql, open_sql, policy_allows_sql
 
 _DAY = dt.timedelta(days=1)
 # A slot's `date` is a calendar date of some zone, within a day of its UTC date.
@@ -72,7 +75,10 @@ def _sql(person: bool, only_eligible: bool, select: str) -> str:
     person_filter = "AND s.person_id = :person" if person else ""
     eligible_filter = f"AND {open_sql('s.status', 's.start_at')}" if only_eligible else ""
     return f"""
-WITH stale AS (
+WITH pol AS (
+  SELECT policy, {buffer_sql("policy")} AS buffer FROM locations WHERE id = :location
+),
+stale AS (
   SELECT slot_id, count(*)::int AS n
   FROM bookings
   WHERE status = 'held' AND hold_expires_at <= now()
@@ -96,14 +102,15 @@ busy AS (
     {person_filter}
 ),
 overlap AS (
-  -- From each busy slot, probe the person index for the window's slots it overlaps:
-  -- T overlaps S when S starts before T ends and S ends after T starts, so S starts
-  -- at most the window's longest slot before T does.
+  -- From each busy slot, probe the person index for the window's slots it conflicts
+  -- with: S conflicts with T when S starts before T ends and S ends after T starts,
+  -- each stretched by the buffer, so S starts at most the window's longest slot plus
+  -- the buffer before T does.
   SELECT s.id, sum(b.used)::int AS n
-  FROM busy b JOIN slot_instances s
+  FROM busy b CROSS JOIN pol JOIN slot_instances s
     ON s.person_id = b.person_id AND s.id <> b.id
-   AND s.start_at < b.end_at AND s.end_at > b.start_at
-   AND s.start_at > b.start_at - (SELECT max(end_at - start_at) FROM win)
+   AND s.start_at < b.end_at + pol.buffer AND s.end_at > b.start_at - pol.buffer
+   AND s.start_at > b.start_at - pol.buffer - (SELECT max(end_at - start_at) FROM win)
   WHERE s.start_at >= :start AND s.start_at < :end
   GROUP BY s.id
 ),
@@ -113,8 +120,9 @@ avail AS (
 ),
 rated AS (
   SELECT avail.*, greatest(free, 0) AS remaining,
-         ({open_sql("status", "start_at")} AND free > 0) AS eligible
-  FROM avail
+         ({open_sql("status", "start_at")} AND {policy_allows_sql("start_at", "pol.policy")}
+          AND free > 0) AS eligible
+  FROM avail CROSS JOIN pol
 )
 {select}
 """
@@ -155,7 +163,7 @@ _DATES_STATEMENTS = {person: _statement(person, True, _DATES_SELECT) for person 
 def _params(
     location_id: uuid.UUID, person_id: uuid.UUID | None, start: dt.datetime, end: dt.datetime
 ) -> dict[str, Any]:
-    busy_start, busy_end = start - _DAY, end + _DAY
+    busy_start, busy_end = start - 2 * _DAY, end + 2 * _DAY
     params: dict[str, Any] = {
         "location": location_id,
         "start": start,
@@ -228,17 +236,20 @@ class SlotAlone:
 
 
 async def slot_alone(conn: AsyncConnection, slot_id: uuid.UUID) -> SlotAlone | None:
+    """`closed` also when the location's policy refuses the slot's start."""
     row = (
         await conn.execute(
             text(
-                f"SELECT s.person_id, NOT {open_sql('s.status', 's.start_at')},"
+                f"SELECT s.person_id, NOT ({open_sql('s.status', 's.start_at')}"
+                f" AND {policy_allows_sql('s.start_at', 'l.policy')}),"
                 " s.capacity - s.booked - greatest(s.hold - (SELECT count(*) FROM bookings b"
                 "   WHERE b.slot_id = s.id AND b.status = 'held' AND b.hold_expires_at <= now()),"
                 "   0),"
                 " (SELECT (extract(epoch FROM min(b.hold_expires_at) - now()) * 1000)::bigint"
                 "   FROM bookings b WHERE b.slot_id = s.id AND b.status = 'held'"
                 "   AND b.hold_expires_at > now())"
-                " FROM slot_instances s WHERE s.id = :id"
+                " FROM slot_instances s JOIN locations l ON l.id = s.location_id"
+                " WHERE s.id = :id"
             ),
             {"id": slot_id},
         )

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pii import PiiKeys
 from common.stored_replies import StoredReply
-from db import audit, idempotency, outbox
+from db import audit, idempotency, outbox, waitlist
 from db.scoping import in_scope
-from db.slots import lock_with_neighbours, release_lapsed_holds, save_counters
+from db.slots import Left, around, lock_with_neighbours, release_lapsed_holds, save_counters
 from domain.capacity import SlotUse, hold_refusal
 from domain.commands import Change
 from domain.errors import ErrorCode, Refused
@@ -38,7 +38,8 @@ from domain.scope import Scope
 _SELECT = (
     "SELECT b.id, b.slot_id, b.location_id, b.person_id, b.status, s.start_at, s.end_at,"
     " l.timezone, b.customer_name, b.customer_phone, b.customer_email, b.notes,"
-    " b.hold_expires_at, b.created_at, b.confirmed_at, b.cancelled_at, b.user_id"
+    " b.hold_expires_at, b.created_at, b.confirmed_at, b.cancelled_at, b.user_id,"
+    " b.waitlist_entry_id"
     " FROM bookings b JOIN slot_instances s ON s.id = b.slot_id"
     " JOIN locations l ON l.id = b.location_id"
 )
@@ -160,32 +161,47 @@ class ChangeResult:
     """True when the outcome was stored already: the change was applied before."""
     freed: frozenset[str] = frozenset()
     """Slots that got capacity back (a cancel, a move away, lapsed holds released)."""
+    left: dict[str, Left] = field(default_factory=dict)
+    """What is left, exactly, of the slots whose room went to their waitlist."""
+
+
+@dataclass
+class _Freed:
+    """What a change freed, and what of it its waitlists took."""
+
+    slots: set[str] = field(default_factory=set)
+    left: dict[str, Left] = field(default_factory=dict)
 
 
 async def apply_change(
-    conn: AsyncConnection, change: Change, pii: PiiKeys, idempotency_ttl_seconds: int
+    conn: AsyncConnection,
+    change: Change,
+    pii: PiiKeys,
+    idempotency_ttl_seconds: int,
+    hold_ttl_seconds: int,
 ) -> ChangeResult:
     """Applies the change (or refuses it) and stores its outcome, in the caller's transaction.
 
     A second transaction for the same key (a drainer whose lane lock lapsed, a
-    retried batch) waits for the first and then finds its outcome.
+    retried batch) waits for the first and then finds its outcome. Capacity the
+    change frees goes to the waitlists first, in the same transaction.
     """
     key = (change.subject, change.key)
     await idempotency.lock_key(conn, *key)
     stored = (await idempotency.find(conn, pii, [key])).get(key)
     if stored is not None:
         return ChangeResult(change, Outcome.from_json(stored.body), replayed=True)
-    freed: set[str] = set()
+    freed = _Freed()
     try:
         async with conn.begin_nested():  # a refusal rolls back what the change began
-            booking = await _apply(conn, change, freed)
+            booking = await _apply(conn, change, freed, hold_ttl_seconds)
         outcome = Outcome(booking=booking, request_id=change.request_id)
     except Refused as error:
-        freed.clear()
+        freed = _Freed()
         outcome = Outcome.refused(error, change.request_id)
     reply = StoredReply(change.digest, None, outcome.to_json())
     await idempotency.store(conn, pii, {key: reply}, idempotency_ttl_seconds)
-    return ChangeResult(change, outcome, replayed=False, freed=frozenset(freed))
+    return ChangeResult(change, outcome, False, frozenset(freed.slots), freed.left)
 
 
 async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Row:
@@ -205,11 +221,14 @@ async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Row:
     return row
 
 
-async def _apply(conn: AsyncConnection, change: Change, freed: set[str]) -> BookingRecord:
-    """Applies the change; adds to `freed` the slots that got capacity back."""
+async def _apply(
+    conn: AsyncConnection, change: Change, freed: _Freed, hold_ttl_seconds: int
+) -> BookingRecord:
+    """Applies the change; tells `freed` the slots that got capacity back."""
     peek = await _booking(conn, change, lock=False)
     slot_ids = [peek.slot_id] + ([uuid.UUID(change.slot_id)] if change.slot_id else [])
-    slots, places = await lock_with_neighbours(conn, sorted(set(slot_ids)))
+    wanted = sorted(set(slot_ids))
+    slots, places = await lock_with_neighbours(conn, wanted, hops=2)
     expired = await release_lapsed_holds(conn, slots)
     row = await _booking(conn, change, lock=True)
     target = places.get(uuid.UUID(change.slot_id)) if change.slot_id else None
@@ -222,10 +241,10 @@ async def _apply(conn: AsyncConnection, change: Change, freed: set[str]) -> Book
         await _confirm(conn, row, slots, change)
     elif change.kind == "cancel":
         await _cancel(conn, row, slots, change)
-        freed.add(str(row.slot_id))
+        freed.slots.add(str(row.slot_id))
     elif await _reschedule(conn, row, slots, change):
-        freed.add(str(row.slot_id))
-    freed.update(str(e["slot_id"]) for e in expired)
+        freed.slots.add(str(row.slot_id))
+    freed.slots.update(str(e["slot_id"]) for e in expired)
     if expired:
         await save_counters(conn, [slots[i] for i in {e["slot_id"] for e in expired}])
         await outbox.emit_many(
@@ -237,6 +256,12 @@ async def _apply(conn: AsyncConnection, change: Change, freed: set[str]) -> Book
                 for e in expired
             ],
         )
+    offered = await waitlist.offer(
+        conn, slots, places, around(slots, wanted), hold_ttl_seconds, change.request_id
+    )
+    # Room freed on a slot is room freed on the slots conflicting with it.
+    freed.slots = {str(i) for i in around(slots, [uuid.UUID(s) for s in freed.slots])}
+    freed.left = await waitlist.counts(conn, slots, offered)
     if change.owner is None:
         await audit.record(
             conn,
@@ -280,6 +305,8 @@ async def _confirm(
         {"id": row.id},
     )
     await save_counters(conn, [slot])
+    if row.waitlist_entry_id is not None:
+        await waitlist.settle(conn, row.id, confirmed=True)
     await outbox.emit(
         conn, "booking.confirmed", row.id, _event(row, CONFIRMED, change), change.request_id
     )
@@ -306,6 +333,8 @@ async def _cancel(
         {"id": row.id, "reason": change.reason},
     )
     await save_counters(conn, [slots[row.slot_id]])
+    if row.waitlist_entry_id is not None:
+        await waitlist.settle(conn, row.id, confirmed=False)
     await outbox.emit(
         conn,
         "booking.cancelled",
@@ -313,6 +342,14 @@ async def _cancel(
         _event(row, CANCELLED, change, reason=change.reason),
         change.request_id,
     )
+
+
+_MOVE_REFUSALS = {
+    ErrorCode.SLOT_UNAVAILABLE: "the target slot is not open",
+    ErrorCode.TOO_LATE: "the target slot starts too soon to be booked",
+    ErrorCode.TOO_EARLY: "the target slot is too far ahead to be booked",
+    ErrorCode.SLOT_FULL: "no capacity left in the target slot",
+}
 
 
 async def _reschedule(
@@ -327,10 +364,8 @@ async def _reschedule(
         return False
     _release(row, slots)
     refusal = hold_refusal(target, list(slots.values()), dt.datetime.now(dt.UTC))
-    if refusal is ErrorCode.SLOT_UNAVAILABLE:
-        raise Refused(refusal, "the target slot is not open")
-    if refusal is ErrorCode.SLOT_FULL:
-        raise Refused(refusal, "no capacity left in the target slot")
+    if refusal is not None:
+        raise Refused(refusal, _MOVE_REFUSALS[refusal])
     if row.status == HELD:
         target.hold += 1
     else:

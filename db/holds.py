@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pii import PiiKeys
 from common.stored_replies import StoredReply
-from db import idempotency, outbox
-from db.slots import Place, lock_with_neighbours, release_lapsed_holds, save_counters
-from domain.capacity import SlotUse, hold_refusal, remaining
+from db import idempotency, outbox, waitlist
+from db.slots import Left, Place, left_on, lock_with_neighbours, release_lapsed_holds, save_counters
+from domain.capacity import SlotUse, hold_refusal
 from domain.commands import HoldCommand
 from domain.errors import ErrorCode, Refused
 from domain.lifecycle import HELD
@@ -42,15 +42,8 @@ class _Batch:
     accepted: list[HoldCommand]
     first_lapse: dt.datetime | None
     """When the first hold among the locked slots lapses (frees capacity), if any is held."""
-
-
-@dataclass(frozen=True)
-class Left:
-    """Capacity left on a slot after a batch, and for how long that stays true at most."""
-
-    count: int
-    valid_ms: int | None
-    """Until the first hold among the locked slots lapses (and frees capacity); None: none."""
+    live_holds: dict[str, int]
+    """Live holds of each visitor of the batch (staff have no limit)."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +60,15 @@ async def apply_holds(
     pii: PiiKeys,
     hold_ttl_seconds: int,
     idempotency_ttl_seconds: int,
+    max_live_holds: int,
 ) -> Applied:
     """Decides and writes every command of the batch.
 
     A command whose key has an outcome already (stored before, or decided earlier in
     this batch: a retry queued behind its first attempt) gets that outcome and
-    changes nothing.
+    changes nothing. Before any command, whatever room its slots have goes to their
+    waitlists (`db.waitlist.offer`): the queue comes first. A visitor may hold at most
+    `max_live_holds` slots at once, counting the holds accepted earlier in the batch.
     """
     stored = await idempotency.find(conn, pii, list({_key(c) for c in commands}))
     decided: dict[tuple[str, str], Outcome] = {
@@ -81,17 +77,24 @@ async def apply_holds(
     fresh = _first_of_each_key(c for c in commands if _key(c) not in decided)
     left: dict[str, Left] = {}
     if fresh:
-        now = dt.datetime.now(dt.UTC)
         batch = await _lock(conn, fresh)
         expired = await release_lapsed_holds(conn, batch.slots)
+        wanted = sorted({uuid.UUID(c.slot_id) for c in fresh})
+        request_id = fresh[0].request_id
+        offered = await waitlist.offer(
+            conn, batch.slots, batch.places, wanted, hold_ttl_seconds, request_id
+        )
+        batch.active_phones.update((o.slot_id, o.phone_hash) for o in offered)
+        await _count_live_holds(conn, batch, fresh)
+        now = dt.datetime.now(dt.UTC)
         hold_until = now + dt.timedelta(seconds=hold_ttl_seconds)
         for command in fresh:
-            decided[_key(command)] = _decide(command, batch, now, hold_until)
+            decided[_key(command)] = _decide(command, batch, now, hold_until, max_live_holds)
         await _write(conn, batch, hold_until)
         replies = {_key(c): StoredReply(c.digest, None, decided[_key(c)].to_json()) for c in fresh}
         await idempotency.store(conn, pii, replies, idempotency_ttl_seconds)
         await _emit(conn, batch, expired, fresh)
-        left = _left(batch, fresh, now)
+        left = left_on(batch.slots, wanted, now, batch.first_lapse)
     return Applied([HoldResult(c, decided[_key(c)]) for c in commands], left)
 
 
@@ -104,18 +107,6 @@ def _first_of_each_key(commands: Any) -> list[HoldCommand]:
     for command in commands:
         firsts.setdefault(_key(command), command)
     return list(firsts.values())
-
-
-def _left(batch: _Batch, commands: list[HoldCommand], now: dt.datetime) -> dict[str, Left]:
-    lapse = batch.first_lapse
-    valid_ms = int((lapse - now).total_seconds() * 1000) if lapse else None
-    everything = list(batch.slots.values())
-    left = {}
-    for slot_id in {uuid.UUID(c.slot_id) for c in commands}:
-        slot = batch.slots.get(slot_id)
-        if slot is not None and slot.is_open(now):
-            left[str(slot_id)] = Left(remaining(slot, everything), valid_ms)
-    return left
 
 
 # Active bookings of the batch's phones on its slots (one per phone, slot and UTC day),
@@ -144,7 +135,28 @@ async def _lock(conn: AsyncConnection, commands: list[HoldCommand]) -> _Batch:
     ).all()
     phones = {(r.slot_id, r.phone_hash) for r in rows if r.slot_id is not None}
     first_lapse = next((r.lapse for r in rows if r.slot_id is None), None)
-    return _Batch(slots, places, phones, [], first_lapse)
+    return _Batch(slots, places, phones, [], first_lapse, {})
+
+
+# Visitors' holds are counted under a lock per visitor (taken in one order, after the
+# slots), so that batches of two lanes cannot both grant a visitor's last hold.
+_LOCK_VISITORS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('holds:' || s, 0)"
+    " AS k FROM unnest(CAST(:subjects AS text[])) AS s ORDER BY k) AS visitors"
+)
+_LIVE_HOLDS = text(
+    "SELECT user_id, count(*)::int AS n FROM bookings WHERE user_id = ANY(:subjects)"
+    " AND status = 'held' AND hold_expires_at > now() GROUP BY user_id"
+)
+
+
+async def _count_live_holds(conn: AsyncConnection, batch: _Batch, commands: list[HoldCommand]):
+    visitors = sorted({c.subject for c in commands if not c.staff})
+    if not visitors:
+        return
+    await conn.execute(_LOCK_VISITORS, {"subjects": visitors})
+    rows = await conn.execute(_LIVE_HOLDS, {"subjects": visitors})
+    batch.live_holds = {v: 0 for v in visitors} | {r.user_id: r.n for r in rows}
 
 
 _REFUSALS = {
@@ -152,26 +164,38 @@ _REFUSALS = {
     ErrorCode.SLOT_UNAVAILABLE: "this slot is not open",
     ErrorCode.DUPLICATE_BOOKING: "this phone already holds this slot today",
     ErrorCode.SLOT_FULL: "no capacity left in this slot",
+    ErrorCode.TOO_LATE: "this slot starts too soon to be booked",
+    ErrorCode.TOO_EARLY: "this slot is too far ahead to be booked",
+    ErrorCode.TOO_MANY_HOLDS: "you hold as many slots as allowed: confirm or cancel one first",
 }
 
 
-def _refused(command: HoldCommand, code: ErrorCode) -> Outcome:
-    return Outcome.refused(Refused(code, _REFUSALS[code]), command.request_id)
+def _refused(command: HoldCommand, code: ErrorCode, details: dict | None = None) -> Outcome:
+    return Outcome.refused(Refused(code, _REFUSALS[code], details), command.request_id)
 
 
 def _decide(
-    command: HoldCommand, batch: _Batch, now: dt.datetime, hold_until: dt.datetime
+    command: HoldCommand,
+    batch: _Batch,
+    now: dt.datetime,
+    hold_until: dt.datetime,
+    max_live_holds: int,
 ) -> Outcome:
     slot = batch.slots.get(uuid.UUID(command.slot_id))
     if slot is None:
         return _refused(command, ErrorCode.NOT_FOUND)
     refusal = hold_refusal(slot, list(batch.slots.values()), now)
-    if refusal is ErrorCode.SLOT_UNAVAILABLE:
+    if refusal is not None and refusal is not ErrorCode.SLOT_FULL:
         return _refused(command, refusal)
     if (slot.id, command.phone_hash) in batch.active_phones:
         return _refused(command, ErrorCode.DUPLICATE_BOOKING)
     if refusal is not None:
         return _refused(command, refusal)
+    held = batch.live_holds.get(command.subject)
+    if held is not None and held >= max_live_holds:
+        return _refused(command, ErrorCode.TOO_MANY_HOLDS, {"max_live_holds": max_live_holds})
+    if held is not None:
+        batch.live_holds[command.subject] = held + 1
     slot.hold += 1
     batch.active_phones.add((slot.id, command.phone_hash))
     batch.accepted.append(command)

@@ -2,8 +2,12 @@
 
 For every slot: `booked` equals its confirmed bookings, `hold` its held ones, and
 `booked + hold <= capacity`; for every person, at no instant do the slots covering
-it hold more than their capacity (checked at every slot start, where the count of
-covering slots can only grow). Prints each violation; exits 1 if any.
+it hold more than their capacity, each slot stretched by half its location's buffer
+on either side (`domain.capacity.overbooked`, checked at every slot start, where the
+count of covering slots can only grow; the current buffer, so a buffer raised after
+bookings were made can report them). For every waitlist entry: it was offered at
+most once, and an `offered` entry has its hold (held or confirmed, naming the entry).
+Prints each violation; exits 1 if any.
 """
 
 import asyncio
@@ -12,6 +16,7 @@ import sys
 import asyncpg
 
 from common.settings import get_settings
+from db.slots import buffer_sql
 
 _COUNTERS = """
 SELECT s.id, s.booked, s.hold, s.capacity,
@@ -23,14 +28,24 @@ HAVING s.booked <> count(b.id) FILTER (WHERE b.status = 'confirmed')
     OR s.hold <> count(b.id) FILTER (WHERE b.status = 'held')
     OR s.booked + s.hold > s.capacity
 """
-_PEOPLE = """
+PEOPLE = f"""
 SELECT s.id, min(o.capacity) AS capacity, sum(o.booked + o.hold) AS used
 FROM slot_instances s
+JOIN locations l ON l.id = s.location_id
 JOIN slot_instances o ON o.person_id = s.person_id
- AND o.start_at <= s.start_at AND s.start_at < o.end_at
+ AND o.start_at <= s.start_at AND s.start_at < o.end_at + {buffer_sql("l.policy")}
 WHERE s.person_id IS NOT NULL
 GROUP BY s.id
 HAVING sum(o.booked + o.hold) > min(o.capacity)
+"""
+_OFFERED_TWICE = """
+SELECT waitlist_entry_id AS id, count(*) AS offers FROM bookings
+WHERE waitlist_entry_id IS NOT NULL GROUP BY waitlist_entry_id HAVING count(*) > 1
+"""
+_OFFER_WITHOUT_HOLD = """
+SELECT e.id, e.booking_id, b.status FROM waitlist_entries e
+LEFT JOIN bookings b ON b.id = e.booking_id AND b.waitlist_entry_id = e.id
+WHERE e.status = 'offered' AND (b.id IS NULL OR b.status NOT IN ('held', 'confirmed'))
 """
 
 
@@ -44,7 +59,16 @@ async def violations(database_url: str) -> list[str]:
         ]
         found += [
             f"person busy {r['used']} times over capacity {r['capacity']} at slot {r['id']}"
-            for r in await conn.fetch(_PEOPLE)
+            for r in await conn.fetch(PEOPLE)
+        ]
+        found += [
+            f"waitlist entry {r['id']} offered {r['offers']} times"
+            for r in await conn.fetch(_OFFERED_TWICE)
+        ]
+        found += [
+            f"waitlist entry {r['id']} offered without its hold"
+            f" (booking {r['booking_id']}: {r['status']})"
+            for r in await conn.fetch(_OFFER_WITHOUT_HOLD)
         ]
     finally:
         await conn.close()

@@ -26,6 +26,8 @@ class HoldCommand:
     notes: str | None
     request_id: str | None
     reply_to: str
+    staff: bool = False
+    """Staff hold for walk-ins: no limit on how many they hold at once."""
 
 
 @dataclass(frozen=True)

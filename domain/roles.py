@@ -34,5 +34,10 @@ GRANTS: dict[Permission, frozenset[Role]] = {
 STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.SCHEDULER, Role.FRONTDESK})
 
 
+def is_staff(roles: frozenset[Role]) -> bool:
+    """Staff book walk-ins: they may hold any open slot, as many as they need (§10)."""
+    return bool(roles & STAFF_ROLES)
+
+
 def allows(roles: frozenset[Role], permission: Permission) -> bool:
     return bool(roles & GRANTS[permission])

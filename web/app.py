@@ -25,6 +25,7 @@ from web.routes import (
     pages,
     slots,
     staff,
+    waitlist,
 )
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.shared_redis import SharedRedis
@@ -54,6 +55,7 @@ ROUTES: list[Route] = [
     *bookings.ROUTES,
     *staff.ROUTES,
     *audit.ROUTES,
+    *waitlist.ROUTES,
     *pages.ROUTES,
 ]
 

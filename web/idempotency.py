@@ -56,13 +56,16 @@ end
 
 
 # KEYS: idempotency key, admission count ('' for none), its probe key, the key holding
-# when this Redis began to remember (Unix ms, set by the first call), then the keys of the
-# rate-limit budgets to spend.
-# ARGV: claim, claim TTL, foreseen reply record, record TTL, probe window ms, then each
-# budget's interval and period µs. A request the admission count does not admit gets the
-# foreseen reply (workers/lanes.py). That answer returns since when Redis remembers: a key
-# answered before then may have been forgotten (a flush, a restart without persistence),
-# and its reply is then looked for in Postgres.
+# when this Redis began to remember (Unix ms, set by the first call), the caller's offered
+# slots ('' when it may hold any), then the keys of the rate-limit budgets to spend.
+# ARGV: claim, claim TTL, foreseen reply record, record TTL, probe window ms, the slot,
+# now (Unix ms), then each budget's interval and period µs.
+# A slot the caller was not offered (its score in the caller's offered set is when the
+# offer ends) is answered 'not_offered', with the key claimed: the caller stores the
+# refusal (sealing it only then, not on every request). One the admission count does not
+# admit gets the foreseen reply (workers/lanes.py), stored here. Both answers return since
+# when Redis remembers: a key answered before then may have been forgotten (a flush, a
+# restart without persistence), and its reply is then looked for in Postgres.
 _ADMIT = Script(
     SPEND_LUA
     + ADMISSION_LUA
@@ -73,12 +76,19 @@ if not since then
   since = string.format('%d', tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
   redis.call('SET', KEYS[4], since)
 end
-local spent = spend_all(5, 6)
+local spent = spend_all(6, 8)
 for _, budget in ipairs(spent) do
   if budget[1] == 0 then return {spent, 'limited'} end
 end
 local existing = redis.call('GET', KEYS[1])
 if existing then return {spent, 'replay', existing} end
+if KEYS[5] ~= '' then
+  local offered_until = redis.call('ZSCORE', KEYS[5], ARGV[6])
+  if not offered_until or tonumber(offered_until) < tonumber(ARGV[7]) then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    return {spent, 'not_offered', since}
+  end
+end
 if not admit(KEYS[2], KEYS[3], tonumber(ARGV[5])) then
   redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
   return {spent, 'foreseen', since}
@@ -92,10 +102,13 @@ return {spent, 'claimed'}
 @dataclass(frozen=True)
 class Foreseen:
     """A reply a route knows before the claim: given while the admission count of
-    `slot_id` admits no one (a full slot), without running the handler."""
+    `slot_id` admits no one (a full slot), without running the handler; and, when
+    `offered_to` is set, `not_offered` unless that identity was offered the slot."""
 
     slot_id: str
     reply: Reply
+    offered_to: str | None = None
+    not_offered: Reply | None = None
 
 
 @dataclass
@@ -138,10 +151,11 @@ class IdempotencyStore:
         """Spends the budgets, then claims the key, replays its reply, or gives the
         foreseen reply (and stores it)."""
         spends = spends or []
-        foreseen_record = ""
+        foreseen_record = offered_key = ""
         if foreseen is not None:
-            reply = StoredReply(digest, foreseen.reply.status, foreseen.reply.body)
-            foreseen_record = stored_replies.record(self._pii, reply)
+            foreseen_record = self._record(digest, foreseen.reply)
+            if foreseen.offered_to is not None and foreseen.not_offered is not None:
+                offered_key = keys.offered(foreseen.offered_to)
         spent, answer, *existing = await self._shared.run(
             _ADMIT,
             [
@@ -149,6 +163,7 @@ class IdempotencyStore:
                 keys.admission(foreseen.slot_id) if foreseen else "",
                 keys.admission_probe(foreseen.slot_id) if foreseen else "",
                 keys.IDEMPOTENCY_SINCE,
+                offered_key,
                 *budget_keys(spends),
             ],
             [
@@ -157,6 +172,8 @@ class IdempotencyStore:
                 foreseen_record,
                 self._ttl,
                 PROBE_MS,
+                foreseen.slot_id if foreseen else "",
+                int(time.time() * 1000),
                 *budget_args(spends),
             ],
         )
@@ -170,11 +187,31 @@ class IdempotencyStore:
                 if await self._may_have_forgotten(int(existing[0])):
                     replay = await self._durable_replay(subject, key, digest)
                     claim.reply = replay or foreseen.reply
+            elif answer == "not_offered":
+                assert foreseen is not None and foreseen.not_offered is not None
+                claim.reply = await self._not_offered(
+                    subject, key, digest, foreseen.not_offered, int(existing[0])
+                )
             elif check_durable:
                 claim.reply = await self._durable_replay(subject, key, digest)
         except ApiError as error:
             raise with_headers(error, claim.headers) from None
         return claim
+
+    def _record(self, digest: str, reply: Reply) -> str:
+        return stored_replies.record(self._pii, StoredReply(digest, reply.status, reply.body))
+
+    async def _not_offered(
+        self, subject: str, key: str, digest: str, refusal: Reply, since: int
+    ) -> Reply:
+        """The refusal of a slot the caller was not offered, stored over the script's claim;
+        or, when Redis may have forgotten the key (and its offers), the reply Postgres kept."""
+        if await self._may_have_forgotten(since):
+            replay = await self._durable_replay(subject, key, digest)
+            if replay is not None:
+                return replay
+        await self.complete(subject, key, digest, refusal, durable=False)
+        return refusal
 
     async def _may_have_forgotten(self, since: int) -> bool:
         """Whether Postgres keeps replies from before Redis began to remember.

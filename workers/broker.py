@@ -28,6 +28,7 @@ from common.metrics_folder import folder
 from common.redis_clients import sync_client
 from common.settings import Settings
 from workers.context import RequestContext
+from workers.resources import CloseResources
 from workers.startup import FreezeStartupObjects
 from workers.tasks import Task
 
@@ -46,6 +47,7 @@ def build_broker(settings: Settings) -> RedisBroker:
         Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
         CurrentMessage(),
         AsyncIO(),
+        CloseResources(),
         RequestContext(),
         FreezeStartupObjects(),
     ]

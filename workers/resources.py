@@ -3,12 +3,16 @@
 Dramatiq's AsyncIO middleware runs async actors on one event loop thread per
 worker process; asyncpg and redis connections belong to the loop that opened
 them, so they are created lazily on that loop and replaced if the loop changes
-(a worker restarted in the same process, as the tests do).
+(a worker restarted in the same process, as the tests do). A worker that stops
+closes them on its loop before the loop stops (`CloseResources`): left open, each
+restart would keep its connections until Postgres refuses new clients.
 """
 
 import asyncio
 from dataclasses import dataclass
 
+from dramatiq import Middleware
+from dramatiq.asyncio import get_event_loop_thread
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,3 +46,26 @@ def resources() -> Resources:
             pii=PiiKeys.parse(settings.pii_key),
         )
     return _current
+
+
+async def close() -> None:
+    """Closes the running loop's connections, if it opened any."""
+    global _current
+    if _current is None or _current.loop is not asyncio.get_running_loop():
+        return
+    current, _current = _current, None
+    await current.engine.dispose()
+    await current.redis.aclose()
+
+
+class CloseResources(Middleware):
+    """Closes the event loop's connections when the worker stops, while the loop still runs.
+
+    Listed after `AsyncIO`: "after" hooks run in reverse order, so this one runs once the
+    worker threads are done and before the loop stops.
+    """
+
+    def after_worker_shutdown(self, broker, worker):
+        thread = get_event_loop_thread()
+        if thread is not None:
+            thread.run_coroutine(close())

@@ -76,7 +76,7 @@ def own_redis():
 
 
 async def _hold_until_ok(base_url: str, slot: uuid.UUID, deadline: float) -> None:
-    """Asks for a hold (a new customer each time) until one is answered 201."""
+    """Asks for a hold (a new walk-in each time) until one is answered 201."""
     async with aiohttp.ClientSession() as session:
         for attempt in range(10_000):
             phone = f"+97155{attempt:07d}"
@@ -84,7 +84,7 @@ async def _hold_until_ok(base_url: str, slot: uuid.UUID, deadline: float) -> Non
                 f"{base_url}/v1/bookings",
                 json={"slot_id": str(slot), "customer": {"name": "Late", "phone": phone}},
                 headers={
-                    "Authorization": f"Bearer {token(['user'])}",
+                    "Authorization": f"Bearer {token(['frontdesk'])}",
                     "Idempotency-Key": str(uuid.uuid4()),
                 },
             ) as response:

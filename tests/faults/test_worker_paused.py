@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from db.invariants import violations
+from domain.timezones import zone
 from tests.faults.storm import arrange_slots
 from tests.support.api import token
 from tests.support.platform import Platform
@@ -56,6 +57,24 @@ CHANGES = {
 }
 
 
+async def _expose(client: Client, database_url: str, visitor: str, slot: uuid.UUID) -> None:
+    """The visitor is shown the slot (`GET /v1/slots`), so that it may hold it."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT s.location_id, s.start_at, l.timezone FROM slot_instances s"
+            " JOIN locations l ON l.id = s.location_id WHERE s.id = $1",
+            slot,
+        )
+    finally:
+        await conn.close()
+    day = row["start_at"].astimezone(zone(row["timezone"])).date()
+    path = f"/v1/slots?location_id={row['location_id']}&date={day}"
+    status, body, _ = await client.send("GET", path, visitor)
+    assert status == 200, body
+    assert str(slot) in [s["id"] for s in body["slots"]], body
+
+
 @pytest.mark.parametrize("change", list(CHANGES))
 async def test_a_change_sent_before_its_hold_was_applied_is_applied_after_it(
     platform: Platform, change: str
@@ -67,6 +86,7 @@ async def test_a_change_sent_before_its_hold_was_applied_is_applied_after_it(
     method, suffix, final_status = CHANGES[change]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         client = Client(session, platform.base_url)
+        await _expose(client, platform.env["DATABASE_URL"], visitor, source)
         with paused(platform):
             hold = {"slot_id": str(source), "customer": {"name": "Ann", "phone": PHONE}}
             status, body, _ = await client.send("POST", "/v1/bookings", visitor, hold, "hold")

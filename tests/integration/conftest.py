@@ -25,8 +25,8 @@ from tests.support.platform import free_port
 from web.app import create_app
 
 TABLES = (
-    "audit_log, outbox, jobs, idempotency_records, staff_accounts, bookings, slot_instances,"
-    " availability_rules, people, locations"
+    "audit_log, outbox, jobs, idempotency_records, staff_accounts, waitlist_entries, bookings,"
+    " slot_instances, availability_rules, people, locations"
 )
 
 

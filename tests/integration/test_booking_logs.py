@@ -8,6 +8,7 @@ import dramatiq
 
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 
 PHONE, EMAIL = "+971501234567", "ann.customer@example.org"
 
@@ -17,6 +18,7 @@ async def test_full_booking_flow_logs_request_id_and_no_pii(
 ) -> None:
     slot = await rows.slot(db, await rows.location(db))
     visitor = token(["user"])
+    await expose(api, db, visitor, slot)
     held = await api.post(
         "/v1/bookings",
         token=visitor,

@@ -14,7 +14,8 @@ from actors.main import broker
 from common.settings import Settings
 from db.invariants import violations
 from tests.support import rows
-from tests.support.api import Api, token
+from tests.support.api import Api, Response, token
+from tests.support.exposure import expose
 from web.app import create_app
 
 PHONE = "+971501234567"
@@ -38,11 +39,30 @@ async def _no_violations(settings: Settings) -> None:
     assert await violations(settings.database_url) == []
 
 
+async def _hold(
+    api: Api,
+    db: asyncpg.Connection,
+    slot: uuid.UUID,
+    phone: str = PHONE,
+    visitor: str | None = None,
+    **extra: object,
+) -> Response:
+    """A visitor (a new one unless given) is shown the slot, then holds it."""
+    visitor = visitor or token(["user"])
+    await expose(api, db, visitor, slot)
+    return await api.post("/v1/bookings", token=visitor, json=_hold_body(slot, phone, **extra))
+
+
+async def _walk_in(api: Api, slot: uuid.UUID, phone: str = PHONE) -> Response:
+    """Front-desk staff hold the slot for a walk-in (any open slot, nothing to expose)."""
+    return await api.post("/v1/bookings", token=token(["frontdesk"]), json=_hold_body(slot, phone))
+
+
 async def test_full_flow_hold_confirm_cancel(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
 ) -> None:
     visitor = token(["user"])
-    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot, notes="hi"))
+    held = await _hold(api, db, slot, visitor=visitor, notes="hi")
     assert held.status == 201, held.json
     booking = held.json["booking"]
     assert booking["status"] == "held"
@@ -72,9 +92,11 @@ async def test_full_flow_hold_confirm_cancel(
     await _no_violations(settings)
 
 
-async def test_own_booking_only(api: Api, worker: dramatiq.Worker, slot: uuid.UUID) -> None:
+async def test_own_booking_only(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
+) -> None:
     owner = token(["user"])
-    held = await api.post("/v1/bookings", token=owner, json=_hold_body(slot))
+    held = await _hold(api, db, slot, visitor=owner)
     path = f"/v1/bookings/{held.json['booking']['id']}"
     assert (await api.get(path, token=owner)).json["booking"]["status"] == "held"
     assert (await api.get(path, token=token(["user"]))).status == 404
@@ -113,6 +135,7 @@ async def test_replay_returns_the_same_booking_even_after_redis_lost_it(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
 ) -> None:
     visitor = token(["user"])
+    await expose(api, db, visitor, slot)
     first = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="k1")
     again = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="k1")
     assert again.json == first.json
@@ -128,11 +151,12 @@ async def test_a_full_slot_is_refused_without_the_worker_and_the_refusal_replays
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
 ) -> None:
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    first = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    visitor = token(["user"])
+    await expose(api, db, visitor, slot)
+    first = await _hold(api, db, slot)
     assert first.status == 201
     assert client.get(f"admit:{slot}") == "0"
     worker.stop()
-    visitor = token(["user"])
     body = _hold_body(slot, _phone(3))
     refused = await api.post("/v1/bookings", token=visitor, json=body, key="late")
     assert refused.status == 409
@@ -147,41 +171,44 @@ async def test_a_full_slot_is_refused_without_the_worker_and_the_refusal_replays
 
 
 async def test_an_admission_count_about_to_lapse_lets_one_request_renew_it(
-    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings, db: asyncpg.Connection
 ) -> None:
-    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    late = token(["user"])
+    await expose(api, db, late, slot)
+    await _hold(api, db, slot)
     client = redis.Redis.from_url(settings.redis_url)
     client.set(f"admit:{slot}", "0", px=800)
-    probe = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(2)))
+    probe = await api.post("/v1/bookings", token=late, json=_hold_body(slot, _phone(2)))
     assert probe.code == "SLOT_FULL"
     assert client.pttl(f"admit:{slot}") > 1000, "the worker's refusal did not renew the count"
 
 
 async def test_a_cancel_reopens_a_slot_the_web_counted_as_full(
-    api: Api, worker: dramatiq.Worker, slot: uuid.UUID
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     visitor = token(["user"])
-    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
+    held = await _hold(api, db, slot, visitor=visitor)
     await api.post(f"/v1/bookings/{held.json['booking']['id']}/cancel", token=visitor)
-    again = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(4)))
+    again = await _hold(api, db, slot, _phone(4))
     assert again.status == 201
 
 
 async def test_a_command_that_cannot_be_applied_holds_up_only_its_own_lane(
-    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings, db: asyncpg.Connection
 ) -> None:
     client = redis.Redis.from_url(settings.redis_url)
     client.rpush("lane:poisoned", "{not a command")
     client.sadd("lanes:ready", "poisoned")
-    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    held = await _hold(api, db, slot)
     assert held.status == 201
     assert client.llen("lane:poisoned") == 1
 
 
 async def test_a_replay_redis_forgot_is_not_refused_by_a_full_count(
-    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings, db: asyncpg.Connection
 ) -> None:
     visitor = token(["user"])
+    await expose(api, db, visitor, slot)
     first = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="kept")
     client = redis.Redis.from_url(settings.redis_url)
     client.flushdb()
@@ -195,8 +222,8 @@ async def test_same_phone_same_slot_same_day_is_duplicate(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection
 ) -> None:
     slot = await rows.slot(db, await rows.location(db), capacity=3)
-    first = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
-    second = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    first = await _hold(api, db, slot)
+    second = await _hold(api, db, slot)
     assert first.status == 201
     assert second.status == 409
     assert second.code == "DUPLICATE_BOOKING"
@@ -206,10 +233,13 @@ async def test_fifty_parallel_holds_on_capacity_five(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
 ) -> None:
     slot = await rows.slot(db, await rows.location(db), capacity=5)
+    visitors = [token(["user"]) for _ in range(50)]
+    for visitor in visitors:
+        await expose(api, db, visitor, slot)
     responses = await asyncio.gather(
         *[
-            api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(i)))
-            for i in range(50)
+            api.post("/v1/bookings", token=visitor, json=_hold_body(slot, _phone(i)))
+            for i, visitor in enumerate(visitors)
         ]
     )
     statuses = [r.status for r in responses]
@@ -228,14 +258,7 @@ async def test_five_hundred_parallel_holds_on_ten_single_slots(
     location = await rows.location(db)
     start = rows.SOON
     slots = [await rows.slot(db, location, start=start + dt.timedelta(hours=i)) for i in range(10)]
-    responses = await asyncio.gather(
-        *[
-            api.post(
-                "/v1/bookings", token=token(["user"]), json=_hold_body(slots[i % 10], _phone(i))
-            )
-            for i in range(500)
-        ]
-    )
+    responses = await asyncio.gather(*[_walk_in(api, slots[i % 10], _phone(i)) for i in range(500)])
     statuses = [r.status for r in responses]
     assert statuses.count(201) == 10
     assert statuses.count(409) == 490
@@ -255,16 +278,12 @@ async def test_a_hold_takes_the_persons_overlapping_slot(
     half_past = await rows.slot(
         db, location, person_id=person, start=rows.SOON + dt.timedelta(minutes=30)
     )
-    first = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(nine))
+    first = await _walk_in(api, nine)
     assert first.status == 201
-    overlapping = await api.post(
-        "/v1/bookings", token=token(["user"]), json=_hold_body(quarter_past, _phone(1))
-    )
+    overlapping = await _walk_in(api, quarter_past, _phone(1))
     assert overlapping.status == 409
     assert overlapping.code == "SLOT_FULL"
-    touching = await api.post(
-        "/v1/bookings", token=token(["user"]), json=_hold_body(half_past, _phone(2))
-    )
+    touching = await _walk_in(api, half_past, _phone(2))
     assert touching.status == 201
     await _no_violations(settings)
 
@@ -276,7 +295,7 @@ async def test_blocked_or_past_slot_is_unavailable(
     blocked = await rows.slot(db, location, status="blocked")
     past = await rows.slot(db, location, start=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
     for slot in (blocked, past):
-        response = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+        response = await _walk_in(api, slot)
         assert response.status == 409
         assert response.code == "SLOT_UNAVAILABLE"
 
@@ -292,7 +311,7 @@ async def test_confirm_after_the_deadline_is_hold_expired(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     visitor = token(["user"])
-    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
+    held = await _hold(api, db, slot, visitor=visitor)
     await _expire_hold(db, held.json["booking"]["id"])
     late = await api.post(f"/v1/bookings/{held.json['booking']['id']}/confirm", token=visitor)
     assert late.status == 409
@@ -300,10 +319,10 @@ async def test_confirm_after_the_deadline_is_hold_expired(
 
 
 async def test_confirming_twice_is_invalid_state(
-    api: Api, worker: dramatiq.Worker, slot: uuid.UUID
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     visitor = token(["user"])
-    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
+    held = await _hold(api, db, slot, visitor=visitor)
     path = f"/v1/bookings/{held.json['booking']['id']}/confirm"
     assert (await api.post(path, token=visitor)).status == 200
     again = await api.post(path, token=visitor)
@@ -314,11 +333,13 @@ async def test_confirming_twice_is_invalid_state(
 async def test_a_lapsed_hold_frees_the_slot_before_the_expiry_job(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
 ) -> None:
-    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    other_visitor = token(["user"])
+    await expose(api, db, other_visitor, slot)
+    held = await _hold(api, db, slot)
     await _expire_hold(db, held.json["booking"]["id"])
     # As the clock would: the web's count never outlives the slot's first hold deadline.
     redis.Redis.from_url(settings.redis_url).delete(f"admit:{slot}")
-    other = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(9)))
+    other = await api.post("/v1/bookings", token=other_visitor, json=_hold_body(slot, _phone(9)))
     assert other.status == 201
     statuses = await db.fetch("SELECT status FROM bookings ORDER BY created_at")
     assert [s["status"] for s in statuses] == ["expired", "held"]
@@ -329,12 +350,12 @@ async def test_the_admission_count_lapses_with_the_first_hold_deadline(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
 ) -> None:
     slot = await rows.slot(db, await rows.location(db), capacity=3)
-    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    held = await _hold(api, db, slot)
     await db.execute(
         "UPDATE bookings SET hold_expires_at = now() + interval '2 seconds' WHERE id = $1",
         uuid.UUID(held.json["booking"]["id"]),
     )
-    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot, _phone(5)))
+    await _hold(api, db, slot, _phone(5))
     assert 0 < redis.Redis.from_url(settings.redis_url).pttl(f"admit:{slot}") <= 2000
 
 
@@ -343,7 +364,7 @@ async def test_expiry_job_restores_capacity(
 ) -> None:
     from actors.expiry import expire_holds
 
-    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    held = await _hold(api, db, slot)
     await _expire_hold(db, held.json["booking"]["id"])
     expire_holds.send()
     deadline = asyncio.get_running_loop().time() + 10
@@ -358,12 +379,13 @@ async def test_expiry_job_restores_capacity(
 
 
 async def test_without_a_worker_the_hold_is_202_then_reaches_its_final_state(
-    api: Api, settings: Settings, slot: uuid.UUID
+    api: Api, settings: Settings, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     quick = settings.model_copy(update={"booking_wait_seconds": 0.2})
     client = TestClient(TestServer(create_app(quick)))
     await client.start_server()
     visitor = token(["user"])
+    await expose(api, db, visitor, slot)
     try:
         pending = await Api(client).post("/v1/bookings", token=visitor, json=_hold_body(slot))
         assert pending.status == 202
@@ -400,6 +422,7 @@ async def test_a_pending_booking_polled_while_the_worker_applies_it_is_never_mis
         visitors = [token(["user"]) for _ in range(30)]
         pending = []
         for n, visitor in enumerate(visitors):
+            await expose(api, db, visitor, slot)
             held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot, _phone(n)))
             assert held.status == 202
             pending.append(held.headers["Location"])
@@ -434,8 +457,8 @@ async def test_reschedule_into_a_full_slot_changes_nothing(
     location = await rows.location(db)
     source = await rows.slot(db, location)
     target = await rows.slot(db, location, start=rows.SOON + dt.timedelta(hours=1))
-    mine = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(source))
-    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(target, _phone(3)))
+    mine = await _hold(api, db, source)
+    await _hold(api, db, target, _phone(3))
     before = await db.fetch("SELECT id, slot_id, status FROM bookings ORDER BY id")
     moved = await api.patch(
         f"/admin/v1/bookings/{mine.json['booking']['id']}",
@@ -454,7 +477,7 @@ async def test_reschedule_moves_the_booking(
     location = await rows.location(db)
     source = await rows.slot(db, location)
     target = await rows.slot(db, location, start=rows.SOON + dt.timedelta(hours=1))
-    mine = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(source))
+    mine = await _hold(api, db, source)
     moved = await api.patch(
         f"/admin/v1/bookings/{mine.json['booking']['id']}",
         token=token(["manager"]),
@@ -479,9 +502,14 @@ async def test_reschedule_moves_the_booking(
     ],
 )
 async def test_role_matrix_for_staff_booking_changes(
-    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, role: str, allowed: bool
+    api: Api,
+    worker: dramatiq.Worker,
+    slot: uuid.UUID,
+    role: str,
+    allowed: bool,
+    db: asyncpg.Connection,
 ) -> None:
-    held = await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    held = await _hold(api, db, slot)
     response = await api.patch(
         f"/admin/v1/bookings/{held.json['booking']['id']}",
         token=token([role]),

@@ -22,6 +22,7 @@ from db.engine import create_engine
 from db.pii import reencrypt
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 from web.app import create_app
 
 PHONE, EMAIL, NAME = "+971501234567", "customer@example.org", "Ann Atrest"
@@ -100,12 +101,19 @@ async def test_booking_through_the_platform_leaves_no_phone_or_email_at_rest(
     log_lines: io.StringIO,
 ) -> None:
     location = await rows.location(db)
-    person = await rows.person(db, location)
     first, second, third, fourth = [
-        await rows.slot(db, location, person_id=person, start=rows.SOON + dt.timedelta(hours=i))
+        await rows.slot(
+            db,
+            location,
+            person_id=await rows.person(db, location),
+            start=rows.SOON + dt.timedelta(hours=i),
+        )
         for i in range(4)
     ]
-    visitor, staff = token(["user"]), token(["frontdesk"])
+    visitor, staff, other = token(["user"]), token(["frontdesk"]), token(["user"])
+    for slot in (first, third, fourth):
+        await expose(api, db, visitor, slot, person=True)
+    await expose(api, db, other, second, person=True)
 
     def hold(slot: object) -> dict:
         return {"slot_id": str(slot), "customer": {"name": NAME, "phone": PHONE, "email": EMAIL}}
@@ -122,7 +130,7 @@ async def test_booking_through_the_platform_leaves_no_phone_or_email_at_rest(
         f"/admin/{booking[1:]}", token=staff, json={"action": "reschedule", "slot_id": str(second)}
     )
     assert moved.status == 200, moved.json
-    refused = await api.post("/v1/bookings", token=token(["user"]), json=hold(second))
+    refused = await api.post("/v1/bookings", token=other, json=hold(second))
     assert refused.code == "SLOT_FULL"
     assert (await api.post(f"{booking}/cancel", token=visitor)).status == 200
     again = await api.post("/v1/bookings", token=visitor, json=hold(third))
@@ -203,6 +211,7 @@ async def test_a_reply_stored_before_a_key_rotation_still_replays(
 ) -> None:
     slot = await rows.slot(db, await rows.location(db))
     visitor = token(["user"])
+    await expose(api, db, visitor, slot)
     body = {"slot_id": str(slot), "customer": {"name": NAME, "phone": PHONE, "email": EMAIL}}
     held = await api.post("/v1/bookings", token=visitor, json=body, key="before-rotation")
     assert held.status == 201

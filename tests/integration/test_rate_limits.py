@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from common.settings import Settings
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 from web.app import create_app
 
 
@@ -222,11 +223,14 @@ async def test_a_forbidden_request_spends_the_budget(ip_limited: Api) -> None:
 async def test_a_sessions_hold_spends_both_budgets_in_one_redis_call(
     ip_limited: Api, db: asyncpg.Connection, settings: Settings
 ) -> None:
-    slot_id = await rows.slot(db, await rows.location(db), booked=1)
+    slot_id = await rows.slot(db, await rows.location(db))
     body = {"slot_id": str(slot_id), "customer": {"name": "Ann", "phone": "+971501234567"}}
-    warm = await ip_limited.post("/v1/bookings", token=await _session(ip_limited), json=body)
+    first, visitor = await _session(ip_limited), await _session(ip_limited)
+    for session in (first, visitor):  # both were shown the slot before it filled up
+        await expose(ip_limited, db, session, slot_id)
+    await db.execute("UPDATE slot_instances SET booked = 1 WHERE id = $1", slot_id)
+    warm = await ip_limited.post("/v1/bookings", token=first, json=body)
     assert warm.code == "SLOT_FULL"
-    visitor = await _session(ip_limited)
     with _commands_sent(settings) as sent:
         refused = await ip_limited.post("/v1/bookings", token=visitor, json=body)
     assert refused.code == "SLOT_FULL"

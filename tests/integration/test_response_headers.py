@@ -8,6 +8,7 @@ import pytest
 
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 
 ADMIN = token(["admin"])
 
@@ -18,7 +19,9 @@ async def test_a_booking_reply_is_not_stored_by_caches(
     slot = await rows.slot(db, await rows.location(db))
     customer = {"name": "Ann", "phone": "+971501234567", "email": "ann@example.org"}
     body = {"slot_id": str(slot), "customer": customer}
-    held = await api.post("/v1/bookings", token=token(["user"]), json=body)
+    visitor = token(["user"])
+    await expose(api, db, visitor, slot)
+    held = await api.post("/v1/bookings", token=visitor, json=body)
     assert held.status == 201
     assert held.headers["Cache-Control"] == "no-store"
 

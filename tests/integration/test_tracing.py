@@ -19,6 +19,7 @@ from common.ids import new_id
 from common.settings import Settings
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 
 
 @pytest.fixture
@@ -67,6 +68,7 @@ async def test_events_and_notifications_carry_the_request_that_caused_them(
 ) -> None:
     slot = await rows.slot(db, await rows.location(db))
     visitor = token(["user"])
+    await expose(api, db, visitor, slot)
     held = await api.post(
         "/v1/bookings", token=visitor, json=_hold(slot), headers={"X-Request-Id": "hold-1"}
     )
@@ -121,8 +123,10 @@ async def test_a_hold_that_releases_a_lapsed_hold_gives_that_expiry_its_request_
 ) -> None:
     slot = await rows.slot(db, await rows.location(db))
     await _overdue_hold(db, slot)
+    visitor = token(["user"])
+    await expose(api, db, visitor, slot)
     held = await api.post(
-        "/v1/bookings", token=token(["user"]), json=_hold(slot), headers={"X-Request-Id": "hold-2"}
+        "/v1/bookings", token=visitor, json=_hold(slot), headers={"X-Request-Id": "hold-2"}
     )
     assert held.status == 201, held.json
     assert await _outbox(db) == [("booking.expired", "hold-2"), ("booking.created", "hold-2")]

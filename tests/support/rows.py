@@ -1,6 +1,7 @@
 """Arranging catalog rows directly, for tests of what happens after generation."""
 
 import datetime as dt
+import json
 import uuid
 
 import asyncpg
@@ -56,3 +57,10 @@ async def slot(
         status,
     )
     return slot_id
+
+
+async def policy(db: asyncpg.Connection, location_id: uuid.UUID, **values: int | None) -> None:
+    """Sets the location's booking policy (contract §10), as `PATCH /admin/v1/locations` would."""
+    await db.execute(
+        "UPDATE locations SET policy = $2::jsonb WHERE id = $1", location_id, json.dumps(values)
+    )

@@ -57,6 +57,10 @@ def test_booking_refusals_are_documented_where_they_happen() -> None:
         ErrorCode.SLOT_FULL,
         ErrorCode.SLOT_UNAVAILABLE,
         ErrorCode.DUPLICATE_BOOKING,
+        ErrorCode.SLOT_NOT_OFFERED,
+        ErrorCode.TOO_MANY_HOLDS,
+        ErrorCode.TOO_LATE,
+        ErrorCode.TOO_EARLY,
         ErrorCode.IDEMPOTENCY_IN_PROGRESS,
     ]
     assert ErrorCode.HOLD_EXPIRED in error_codes(by_handler["confirm_booking"])[409]

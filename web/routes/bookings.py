@@ -24,7 +24,7 @@ from domain.commands import Change, Command, HoldCommand
 from domain.errors import ErrorCode
 from domain.outcomes import Outcome
 from domain.phones import normalize_phone
-from domain.roles import Permission
+from domain.roles import Permission, is_staff
 from web.errors import ApiError, error_body
 from web.idempotency import Foreseen
 from web.middlewares import REQUEST_ID
@@ -136,8 +136,18 @@ def _pending(booking_id: str) -> Reply:
     )
 
 
+def _visitor(call: Call) -> bool:
+    assert call.identity is not None
+    return not is_staff(call.identity.roles)
+
+
+def _refusal(call: Call, code: ErrorCode, message: str) -> Reply:
+    return Reply(409, error_body(ApiError(code, message), call.request[REQUEST_ID]))
+
+
 async def full_slot(call: Call) -> Foreseen:
-    """Refuses at once while the slot's admission count says nothing is left.
+    """Refuses at once while the slot's admission count says nothing is left, or, when
+    exposure is enforced, a visitor asks for a slot `GET /v1/slots` did not offer them.
 
     Asked before every hold (each has a key), so it is also where a caller limited to
     some locations is refused another location's slot.
@@ -145,9 +155,15 @@ async def full_slot(call: Call) -> Foreseen:
     body: BookingIn = call.body
     await _require_slot_in_scope(call, body.slot_id)
     await _lane(call, body.slot_id)
-    error = ApiError(ErrorCode.SLOT_FULL, "no capacity left in this slot")
-    reply = Reply(409, error_body(error, call.request[REQUEST_ID]))
-    return Foreseen(str(body.slot_id), reply)
+    full = _refusal(call, ErrorCode.SLOT_FULL, "no capacity left in this slot")
+    if not (call.request.app[SETTINGS].exposure_enforced and _visitor(call)):
+        return Foreseen(str(body.slot_id), full)
+    not_offered = _refusal(
+        call,
+        ErrorCode.SLOT_NOT_OFFERED,
+        "hold a slot GET /v1/slots showed you (offers last EXPOSURE_CACHE_TTL_SECONDS)",
+    )
+    return Foreseen(str(body.slot_id), full, call.subject, not_offered)
 
 
 async def _require_slot_in_scope(call: Call, slot_id: uuid.UUID) -> None:
@@ -183,6 +199,7 @@ async def create_booking(call: Call) -> Reply:
         notes=body.notes,
         request_id=call.request[REQUEST_ID],
         reply_to=app[OUTCOMES].name,
+        staff=not _visitor(call),
     )
     ttl = app[SETTINGS].idempotency_ttl_seconds
     mark = lanes.mark_pending(command.booking_id, call.subject, lane, ttl)
@@ -358,7 +375,15 @@ async def list_bookings(call: Call) -> Reply:
 
 
 _ERRORS: dict[int, type[BaseModel] | None] = {404: ErrorReply, 409: ErrorReply}
-_REFUSED_HOLD = (ErrorCode.SLOT_FULL, ErrorCode.SLOT_UNAVAILABLE, ErrorCode.DUPLICATE_BOOKING)
+_REFUSED_HOLD = (
+    ErrorCode.SLOT_FULL,
+    ErrorCode.SLOT_UNAVAILABLE,
+    ErrorCode.DUPLICATE_BOOKING,
+    ErrorCode.SLOT_NOT_OFFERED,
+    ErrorCode.TOO_MANY_HOLDS,
+    ErrorCode.TOO_LATE,
+    ErrorCode.TOO_EARLY,
+)
 _BOOKING_ID = {"id": "$response.body#/booking/id"}
 _FOLLOW_BOOKING = {
     "GetBooking": Link("get_booking", _BOOKING_ID, "Read the booking (and poll a 202)"),
@@ -441,6 +466,12 @@ ROUTES = [
         replies_persisted_by_handler=True,
         rate_limit="admin",
         tag="bookings",
-        conflicts=(ErrorCode.SLOT_FULL, ErrorCode.SLOT_UNAVAILABLE, ErrorCode.INVALID_STATE),
+        conflicts=(
+            ErrorCode.SLOT_FULL,
+            ErrorCode.SLOT_UNAVAILABLE,
+            ErrorCode.TOO_LATE,
+            ErrorCode.TOO_EARLY,
+            ErrorCode.INVALID_STATE,
+        ),
     ),
 ]

@@ -5,6 +5,7 @@ All three read `db.availability`, the single definition of what is available.
 
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -21,13 +22,14 @@ from domain import exposure
 from domain.errors import ErrorCode
 from domain.exposure import Candidate
 from domain.localdays import day_bounds, today
-from domain.roles import Permission
+from domain.roles import Permission, is_staff
 from domain.timezones import is_iana_zone, zone
 from web.availability_cache import AVAILABILITY_CACHE
 from web.errors import ApiError
 from web.models import Strict, SupportedDate
 from web.responses import Reply
 from web.routing import Call, Route
+from web.shared_redis import Script
 from web.state import ENGINE, SETTINGS, SHARED_REDIS
 
 MAX_DATE_SPAN_DAYS = 90
@@ -189,6 +191,40 @@ def _candidates(eligible: Iterable[SlotAvailability], zone_name: str) -> list[Ca
     return [Candidate(str(s.id), s.start_at.astimezone(tz)) for s in eligible]
 
 
+# A visitor may hold only what it was offered (contract §10): the slots of its samples,
+# each offered until the cache TTL after the sample was last shown. KEYS: the remembered
+# sample, the visitor's offered slots ('' when offers are not kept). ARGV: now (Unix ms),
+# the TTL (ms). Returns the sample, renewing the offer of each of its slots (a slot taken
+# meanwhile, not shown now, is renewed too: shown again if it frees, it may be held) and
+# dropping the offers that ended, in the one call that reads it.
+_RECALL = Script(
+    """
+local sample = redis.call('GET', KEYS[1])
+if sample and KEYS[2] ~= '' then
+  local ids = cjson.decode(sample)['ids']
+  if #ids > 0 then
+    local until_ms = tonumber(ARGV[1]) + tonumber(ARGV[2])
+    local scored = {}
+    for _, id in ipairs(ids) do
+      scored[#scored + 1] = until_ms
+      scored[#scored + 1] = id
+    end
+    redis.call('ZADD', KEYS[2], unpack(scored))
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  end
+end
+return sample
+"""
+)
+
+
+def _offer(offered: str, shown: list[str], now_ms: int, ttl_ms: int) -> list[tuple]:
+    """The Redis commands offering a new sample's slots until the TTL from now."""
+    scored = [part for slot_id in shown for part in (now_ms + ttl_ms, slot_id)]
+    return [("ZADD", offered, *scored), ("PEXPIRE", offered, ttl_ms)]
+
+
 async def list_slots(call: Call) -> Reply:
     query: SlotsQuery = call.query
     app = call.request.app
@@ -202,8 +238,12 @@ async def list_slots(call: Call) -> Reply:
     person = str(query.person_id) if query.person_id else None
     key = keys.exposure(exposure.remembered_by(call.subject, day, person, variant_name))
     redis = app[SHARED_REDIS]
-    remembered = _remembered(await redis.execute("GET", key), zone_name)
-    shown = exposure.still_shown(remembered, by_id)
+    assert call.identity is not None
+    keeps_offers = settings.exposure_enforced and not is_staff(call.identity.roles)
+    offered = keys.offered(call.subject) if keeps_offers else ""
+    now_ms, ttl_ms = int(time.time() * 1000), settings.exposure_cache_ttl_seconds * 1000
+    sample = await redis.run(_RECALL, [key, offered], [now_ms, ttl_ms])
+    shown = exposure.still_shown(_remembered(sample, zone_name), by_id)
     if not shown and by_id:
         candidates = _candidates(by_id.values(), zone_name)
         now = dt.datetime.now(dt.UTC)
@@ -212,7 +252,10 @@ async def list_slots(call: Call) -> Reply:
         )
         shown = [c.id for c in picked]
         entry = json.dumps({"zone": zone_name, "ids": shown})
-        await redis.execute("SET", key, entry, "EX", settings.exposure_cache_ttl_seconds)
+        remember = [("SET", key, entry, "EX", settings.exposure_cache_ttl_seconds)]
+        if offered and shown:
+            remember += _offer(offered, shown, now_ms, ttl_ms)
+        await redis.execute_many(*remember)
     slots = sorted((by_id[i] for i in shown), key=lambda s: (s.start_at, s.id))
     EXPOSED_SLOTS.labels(exposure.scope(person), variant_name).observe(len(slots))
     if slots:
