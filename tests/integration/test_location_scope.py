@@ -224,7 +224,7 @@ async def test_the_worker_refuses_a_queued_change_outside_its_scope(
     ]
     for change in changes:
         async with engine.begin() as conn:
-            result = await apply_change(conn, change, pii, 60)
+            result = await apply_change(conn, change, pii, 60, 600)
         assert result.outcome.code is ErrorCode.NOT_FOUND
     assert (await _rows_of(db, world.dubai), await _rows_of(db, world.new_york)) == before
 

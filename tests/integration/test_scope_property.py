@@ -80,7 +80,7 @@ def _filtered(path: str) -> Operation:
     """A list naming the target's location (and its day, which only slots take)."""
 
     def build(t: Target, o: Target) -> Request:
-        day = {"date": str(t.day)} if path.endswith("/slots") else {}
+        day = {"date": str(t.day)} if path.endswith(("/slots", "/waitlist")) else {}
         return _on(t, "GET", path, {"location_id": t.location_id, **day})
 
     return Operation("GET", path, build, "location_id")
@@ -154,6 +154,7 @@ OPERATIONS = [
     _filtered("/admin/v1/slots"),
     _listing("/admin/v1/bookings", "location_id"),
     _filtered("/admin/v1/bookings"),
+    _filtered("/admin/v1/waitlist"),
     Operation("PATCH", BOOKING, lambda t, o: _on(
         t, "PATCH", f"/admin/v1/bookings/{t.booking_id}", body={"action": "cancel"})),
     Operation("PATCH", BOOKING, _reschedule),

@@ -203,6 +203,7 @@ def _seq_part(value: Any) -> int:
 async def list_waitlist(call: Call) -> Reply:
     """A day's entries of a location, every status, in arrival order."""
     query: WaitlistQuery = call.query
+    call.scope.require(query.location_id, "location")
     after = decode_cursor(query.cursor, "waitlist", (_seq_part,))[0] if query.cursor else None
     async with call.request.app[ENGINE].connect() as conn:
         rows = await waitlist.listed(conn, query.location_id, query.date, after, query.limit + 1)
