@@ -81,3 +81,13 @@ EVENTS = "events"
 def exposure(remembered_by: tuple[str, ...]) -> str:
     """A visitor's shown sample of one date (see `domain.exposure.remembered_by`)."""
     return "expose:" + ":".join(remembered_by)
+
+
+def webhook_wake(webhook_id: str) -> str:
+    """Set while a `deliver_webhook` message for the webhook is queued and not yet started."""
+    return f"webhook:{webhook_id}:wake"
+
+
+def webhook_lock(webhook_id: str) -> str:
+    """Held by the one runner delivering the webhook's events, so an endpoint has one at most."""
+    return f"webhook:{webhook_id}:lock"

@@ -22,6 +22,8 @@ EVENT_TYPES = frozenset(
         "booking.cancelled",
         "booking.expired",
         "booking.rescheduled",
+        "booking.reminder",
+        "waitlist.offered",
     }
 )
 

@@ -26,6 +26,12 @@ class HoldCommand:
     notes: str | None
     request_id: str | None
     reply_to: str
+    manage_token: str | None = None
+    """The booking's manage link token, sealed like the phone (contract §9)."""
+    manage_hash: str | None = None
+    """Its keyed hash, by which the link finds the booking."""
+    locale: str | None = None
+    """The customer's language, when the request said it, for notifications."""
 
 
 @dataclass(frozen=True)

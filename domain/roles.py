@@ -17,6 +17,7 @@ class Permission(StrEnum):
     AVAILABILITY = "availability"
     BOOKINGS_ADMIN = "bookings:admin"
     DASHBOARD = "dashboard"
+    WEBHOOKS = "webhooks"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -25,6 +26,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.AVAILABILITY: frozenset({Role.ADMIN, Role.MANAGER, Role.SCHEDULER}),
     Permission.BOOKINGS_ADMIN: frozenset({Role.ADMIN, Role.MANAGER, Role.FRONTDESK}),
     Permission.DASHBOARD: frozenset({Role.ADMIN}),
+    Permission.WEBHOOKS: frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.SCHEDULER, Role.FRONTDESK})

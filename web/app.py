@@ -14,7 +14,19 @@ from web.availability_cache import AVAILABILITY_CACHE, AvailabilityCache
 from web.idempotency import IdempotencyStore
 from web.middlewares import request_context
 from web.ratelimit import RateLimiter
-from web.routes import availability, bookings, catalog, health, identity, ops, pages, slots
+from web.routes import (
+    availability,
+    bookings,
+    catalog,
+    feeds,
+    health,
+    identity,
+    manage,
+    ops,
+    pages,
+    slots,
+    webhooks,
+)
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.shared_redis import SharedRedis
 from web.state import (
@@ -41,6 +53,9 @@ ROUTES: list[Route] = [
     *availability.ROUTES,
     *slots.ROUTES,
     *bookings.ROUTES,
+    *manage.ROUTES,
+    *webhooks.ROUTES,
+    *feeds.ROUTES,
     *pages.ROUTES,
 ]
 
@@ -99,6 +114,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             "ip_booking_post": settings.rate_limit_ip_booking_post,
             "login": settings.rate_limit_login,
             "login_email": settings.rate_limit_login,
+            "manage": settings.rate_limit_manage,
         },
     )
     app[ACCOUNTS] = StaffAccounts(app[ENGINE])

@@ -24,6 +24,9 @@ ROLL_GENERATION = Task("roll_generation", "default")
 RELAY_EVENTS = Task("relay_events", "default")
 NOTIFY = Task("notify", "default")
 PURGE_IDEMPOTENCY = Task("purge_idempotency", "default")
+SEND_REMINDERS = Task("send_reminders", "default")
+DELIVER_WEBHOOK = Task("deliver_webhook", "webhooks")
+WAKE_WEBHOOKS = Task("wake_webhooks", "webhooks")
 
 TASKS = (
     DRAIN_LANES,
@@ -33,6 +36,9 @@ TASKS = (
     RELAY_EVENTS,
     NOTIFY,
     PURGE_IDEMPOTENCY,
+    SEND_REMINDERS,
+    DELIVER_WEBHOOK,
+    WAKE_WEBHOOKS,
 )
 QUEUES = tuple(sorted({task.queue for task in TASKS}))
 
