@@ -17,7 +17,11 @@ _log = structlog.get_logger("actors.reminders")
 
 
 @declare(SEND_REMINDERS, max_retries=MAX_RETRIES)
-async def send_reminders() -> int:
+async def send_reminders() -> None:
+    await send_due()
+
+
+async def send_due() -> int:
     """Claims every due reminder; returns how many events it wrote."""
     found = resources()
     written = 0
