@@ -72,10 +72,16 @@ async def wake(redis: Redis, webhook_ids: list[str]) -> None:
 
 @declare(WAKE_WEBHOOKS, max_retries=0)
 async def wake_webhooks() -> None:
+    await wake_due()
+
+
+async def wake_due() -> list[str]:
+    """Wakes every webhook with deliveries due; returns them."""
     found = resources()
     async with found.engine.connect() as conn:
         due = await webhooks.due(conn)
     await wake(found.redis, due)
+    return due
 
 
 @declare(DELIVER_WEBHOOK, max_retries=0)
