@@ -65,7 +65,11 @@ class Platform:
             self.wait_ready()
         return self
 
-    def _spawn(self, name: str) -> None:
+    def add(self, name: str, kind: str) -> None:
+        """Starts one more process of a Procfile kind (a second scheduler, say) as `name`."""
+        self._spawn(name, kind)
+
+    def _spawn(self, name: str, kind: str | None = None) -> None:
         env = {
             **os.environ,
             "METRICS_DIR": str(self.folder / "metrics"),
@@ -75,7 +79,7 @@ class Platform:
         }
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         self.processes[name] = subprocess.Popen(
-            commands(self.worker_processes, self.worker_threads)[name],
+            commands(self.worker_processes, self.worker_threads)[kind or name],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -100,8 +104,8 @@ class Platform:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
-    def restart(self, name: str) -> None:
-        self._spawn(name)
+    def restart(self, name: str, kind: str | None = None) -> None:
+        self._spawn(name, kind)
 
     def log(self, name: str) -> str:
         return (self.folder / f"{name}.log").read_text(errors="replace")

@@ -14,13 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from tests.support.platform import free_port
 
 
 @dataclass(frozen=True)
 class Received:
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
+    """Case-insensitive, as HTTP headers are."""
     body: bytes
     status: int
     """What the receiver answered."""
@@ -28,11 +30,11 @@ class Received:
     """`time.monotonic()` when it arrived."""
 
 
-Answer = Callable[[dict[str, str], bytes, list[Received]], int]
+Answer = Callable[[CIMultiDict[str], bytes, list[Received]], int]
 """Decides the status from the request's headers, its body and what came before it."""
 
 
-def always_ok(headers: dict[str, str], body: bytes, before: list[Received]) -> int:
+def always_ok(headers: CIMultiDict[str], body: bytes, before: list[Received]) -> int:
     return 200
 
 
@@ -96,7 +98,7 @@ class Receiver:
         body = await request.read()
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
-        headers = dict(request.headers)
+        headers = CIMultiDict(request.headers)
         with self._lock:
             status = self.answer(headers, body, list(self.received))
             self.received.append(Received(headers, body, status, time.monotonic()))
