@@ -13,7 +13,7 @@ import importlib
 import json
 from pathlib import Path
 
-SCENARIOS = ("holds", "exposure", "generation", "expiry", "workers")
+SCENARIOS = ("holds", "exposure", "generation", "expiry", "workers", "reminders", "webhooks")
 HERE = Path(__file__).parent
 
 
