@@ -15,7 +15,8 @@ due or whose runner died (`wake_webhooks`).
 Deliveries follow the Standard Webhooks specification, signed with the
 `standardwebhooks` library: `webhook-id` is the event id (the same on every
 attempt, so receivers can drop repeats), `webhook-timestamp` the attempt's time,
-`webhook-signature` the HMAC of both and the body.
+`webhook-signature` the HMAC of both and the body. `X-Request-Id` names the
+request that caused the event.
 """
 
 import asyncio
@@ -204,6 +205,8 @@ async def _post(
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signer.sign(event_id, now, data),
     }
+    if delivery.request_id:
+        headers["X-Request-Id"] = delivery.request_id
     timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds)
     try:
         async with http.post(

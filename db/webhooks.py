@@ -133,7 +133,7 @@ async def claim_due(
             " FROM due JOIN outbox o ON o.id = due.event_id"
             " WHERE d.webhook_id = :w AND d.event_id = due.event_id"
             " RETURNING d.event_id, d.event_type, d.attempts, o.aggregate_id, o.payload,"
-            " o.created_at"
+            " o.created_at, o.request_id"
         ),
         {"w": webhook_id, "n": limit, "lease": lease_seconds},
     )

@@ -117,8 +117,11 @@ async def test_a_delivery_is_signed_and_names_the_booking_without_the_customer(
     assert verified["type"] == "booking.created"
     assert verified["data"]["booking_id"] == booking["id"]
     assert verified["data"]["slot_id"] == str(slot)
-    event_id = await db.fetchval("SELECT id FROM outbox WHERE event_type = 'booking.created'")
-    assert request.headers["webhook-id"] == str(event_id)
+    event = await db.fetchrow(
+        "SELECT id, request_id FROM outbox WHERE event_type = 'booking.created'"
+    )
+    assert request.headers["webhook-id"] == str(event["id"])
+    assert request.headers["X-Request-Id"] == event["request_id"]
     assert dt.datetime.fromisoformat(verified["timestamp"]).tzinfo is not None
     for private in (PHONE, "ann@example.org", "Ann", booking["manage_token"]):
         assert private not in request.body.decode()
