@@ -41,6 +41,11 @@ TASKS = (
     WAKE_WEBHOOKS,
 )
 QUEUES = tuple(sorted({task.queue for task in TASKS}))
+WEBHOOK_QUEUES = ("webhooks",)
+"""Consumed by the `webhooks` process alone (Procfile), at a lower CPU priority, so that
+deliveries to other systems never take the booking path's CPU or threads."""
+BOOKING_QUEUES = tuple(q for q in QUEUES if q not in WEBHOOK_QUEUES)
+"""Consumed by the `worker` process: everything else."""
 
 
 def declare(task: Task, **options: Any) -> Callable[[Callable[..., Any]], dramatiq.Actor]:

@@ -55,7 +55,7 @@ async def test_every_event_type_arrives_signed_once_per_event_id_after_retries(
     platform.env.update(LOCAL_WEBHOOKS)
     database = platform.env["DATABASE_URL"]
     first, second, third = await arrange_slots(database, starts(30, 40, 50))
-    platform.start()
+    platform.start("web", "worker", "scheduler", "webhooks")
     client = Client(platform.base_url)
     with Receiver(first_attempt_fails) as receiver:
         webhook = await _register(client, receiver.url, EVERY_TYPE)
@@ -125,7 +125,7 @@ async def test_every_event_type_arrives_signed_once_per_event_id_after_retries(
 async def test_nothing_is_held_up_while_an_endpoint_is_down(platform: Platform) -> None:
     platform.env.update(LOCAL_WEBHOOKS)
     slots = await arrange_slots(platform.env["DATABASE_URL"], starts(*range(60, 80)))
-    platform.start()
+    platform.start("web", "worker", "scheduler", "webhooks")
     client = Client(platform.base_url)
     with Receiver() as live, Receiver() as down:
         await _register(client, live.url, ["booking.created"])

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from workers.tasks import BOOKING_QUEUES, WEBHOOK_QUEUES
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -28,17 +30,20 @@ def free_port() -> int:
 
 
 def commands(worker_processes: int = 1, worker_threads: int = 4) -> dict[str, list[str]]:
+    """Each Procfile kind's command (`webhooks` delivers webhooks, at a lower priority)."""
+    actors = [sys.executable, "-m", "actors"]
     return {
         "web": [sys.executable, "-m", "web"],
         "worker": [
-            sys.executable,
-            "-m",
-            "actors",
+            *actors,
             "--processes",
             str(worker_processes),
             "--threads",
             str(worker_threads),
+            "--queues",
+            *BOOKING_QUEUES,
         ],
+        "webhooks": ["nice", "-n", "19", *actors, "--processes", "1", "--queues", *WEBHOOK_QUEUES],
         "scheduler": [sys.executable, "-m", "scheduler_jobs.main"],
     }
 
