@@ -101,7 +101,10 @@ async def deliver_webhook(webhook_id: str) -> None:
 
 
 async def _turn(found: Resources, webhook_id: str, lock: str) -> bool:
-    """Delivers what is due until nothing is or the turn is over; True if more may be due."""
+    """Delivers what is due until nothing is or the turn is over; True if more may be due.
+
+    A batch's attempts are recorded in the transaction that claims the next batch.
+    """
     settings = get_settings()
     async with found.engine.connect() as conn:
         hook = await webhooks.one(conn, uuid.UUID(webhook_id))
@@ -110,23 +113,27 @@ async def _turn(found: Resources, webhook_id: str, lock: str) -> bool:
     signer = Webhook(found.pii.decrypt(hook.secret))
     lease = settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
     ends = time.monotonic() + TURN_SECONDS
+    async with found.engine.begin() as conn:
+        due = await webhooks.claim_due(conn, webhook_id, BATCH_SIZE, lease)
     async with outbound.session(settings.webhook_allow_private, CONNECTIONS) as http:
-        while time.monotonic() < ends:
-            async with found.engine.begin() as conn:
-                due = await webhooks.claim_due(conn, webhook_id, BATCH_SIZE, lease)
-            if not due:
-                return False
+        while due:
             refused = await _refusal(hook.url, settings)
             customers = await _customers(found, due) if hook.include_customer else {}
             attempts = await asyncio.gather(
                 *(_attempt(http, hook.url, signer, d, customers, refused, settings) for d in due)
             )
+            more = time.monotonic() < ends
             async with found.engine.begin() as conn:
                 await webhooks.record(conn, webhook_id, attempts)
+                due = await webhooks.claim_due(conn, webhook_id, BATCH_SIZE, lease) if more else []
             await found.redis.pexpire(lock, LOCK_MS)
             delivered = sum(a.delivered for a in attempts)
-            _log.info("webhook_batch", webhook_id=webhook_id, sent=len(due), delivered=delivered)
-    return True
+            _log.info(
+                "webhook_batch", webhook_id=webhook_id, sent=len(attempts), delivered=delivered
+            )
+            if not more:
+                return True
+    return False
 
 
 async def _refusal(url: str, settings: Settings) -> str | None:

@@ -1,9 +1,9 @@
 """A webhook endpoint for the fan-out benchmark, in a process of its own.
 
-    nice -n 19 python -m bench.receiver PORT
+    python -m bench.receiver PORT
 
 It stands in for the embedding product's servers, which run on other machines: at
-the lowest CPU priority it takes only what the platform leaves. `POST /hook`
+the lowest CPU priority (`common/priority.py`) it takes only what the platform leaves. `POST /hook`
 answers 200 and counts; `GET /count` says how many and when the last came
 (`time.monotonic()`, the same clock in every process of the machine).
 """
@@ -12,6 +12,8 @@ import sys
 import time
 
 from aiohttp import web
+
+from common.priority import yield_cpu
 
 
 def app() -> web.Application:
@@ -33,4 +35,5 @@ def app() -> web.Application:
 
 
 if __name__ == "__main__":
+    yield_cpu()
     web.run_app(app(), host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)

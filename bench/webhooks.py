@@ -83,7 +83,7 @@ def _receivers(count: int) -> Iterator[list[str]]:
     ports = [free_port() for _ in range(count)]
     started = [
         subprocess.Popen(
-            ["nice", "-n", "19", sys.executable, "-m", "bench.receiver", str(port)], cwd=ROOT
+            [sys.executable, "-m", "bench.receiver", str(port)], cwd=ROOT, start_new_session=True
         )
         for port in ports
     ]

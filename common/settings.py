@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10, gt=0)
     webhook_allow_http: bool = False
     webhook_allow_private: bool = False
+    webhooks_niceness: int = Field(default=19, ge=0, le=19)
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod

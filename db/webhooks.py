@@ -127,7 +127,7 @@ async def claim_due(
         text(
             "WITH due AS (SELECT event_id FROM webhook_deliveries"
             " WHERE webhook_id = :w AND status = 'pending' AND next_attempt_at <= now()"
-            " ORDER BY next_attempt_at, event_id LIMIT :n FOR UPDATE SKIP LOCKED)"
+            " ORDER BY next_attempt_at LIMIT :n FOR UPDATE SKIP LOCKED)"
             " UPDATE webhook_deliveries d"
             " SET next_attempt_at = now() + make_interval(secs => :lease)"
             " FROM due JOIN outbox o ON o.id = due.event_id"

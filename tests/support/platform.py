@@ -43,7 +43,7 @@ def commands(worker_processes: int = 1, worker_threads: int = 4) -> dict[str, li
             "--queues",
             *BOOKING_QUEUES,
         ],
-        "webhooks": ["nice", "-n", "19", *actors, "--processes", "1", "--queues", *WEBHOOK_QUEUES],
+        "webhooks": [*actors, "--processes", "1", "--queues", *WEBHOOK_QUEUES],
         "scheduler": [sys.executable, "-m", "scheduler_jobs.main"],
     }
 
