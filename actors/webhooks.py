@@ -39,7 +39,7 @@ from domain import webhooks as rules
 from workers.resources import Resources, resources
 from workers.tasks import DELIVER_WEBHOOK, WAKE_WEBHOOKS, declare
 
-BATCH_SIZE = 100
+BATCH_SIZE = 250
 CONNECTIONS = 16
 """Attempts in flight to one endpoint at once."""
 TURN_SECONDS = 20
