@@ -12,6 +12,23 @@ settings = get_settings()
 configure_logging(settings.log_level)
 broker = install(settings)
 
-from actors import events, expiry, generation, holds, idempotency  # noqa: E402 - after install
+from actors import (  # noqa: E402 - after install
+    events,
+    expiry,
+    generation,
+    holds,
+    idempotency,
+    reminders,
+    webhooks,
+)
 
-__all__ = ["broker", "events", "expiry", "generation", "holds", "idempotency"]
+__all__ = [
+    "broker",
+    "events",
+    "expiry",
+    "generation",
+    "holds",
+    "idempotency",
+    "reminders",
+    "webhooks",
+]

@@ -13,7 +13,16 @@ import importlib
 import json
 from pathlib import Path
 
-SCENARIOS = ("holds", "exposure", "generation", "expiry", "waitlist", "workers")
+SCENARIOS = (
+    "holds",
+    "exposure",
+    "generation",
+    "expiry",
+    "waitlist",
+    "workers",
+    "reminders",
+    "webhooks",
+)
 HERE = Path(__file__).parent
 
 

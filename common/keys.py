@@ -88,3 +88,13 @@ def offered(subject: str) -> str:
     when its offer ends (Unix ms). `GET /v1/slots` adds to it; a visitor may hold only
     a slot in it whose offer has not ended (the web's admission script checks)."""
     return "offered:" + subject
+
+
+def webhook_wake(webhook_id: str) -> str:
+    """Set while a `deliver_webhook` message for the webhook is queued and not yet started."""
+    return f"webhook:{webhook_id}:wake"
+
+
+def webhook_lock(webhook_id: str) -> str:
+    """Held by the one runner delivering the webhook's events, so an endpoint has one at most."""
+    return f"webhook:{webhook_id}:lock"

@@ -57,9 +57,13 @@ class PiiKeys:
         Its key derives from the OLDEST key in `PII_KEY`, so adding newer keys never
         changes a hash; keep that first key listed (last) for as long as bookings exist.
         """
+        return self.keyed_hash("lookup", normalized)
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        """An HMAC of `value` under a key of its own per `purpose`, derived like `lookup_hash`'s."""
         first = next(reversed(self.keys.values()))
-        mac_key = hashlib.sha256(b"lookup:" + first).digest()
-        return hmac.new(mac_key, normalized.encode(), hashlib.sha256).hexdigest()
+        mac_key = hashlib.sha256(purpose.encode() + b":" + first).digest()
+        return hmac.new(mac_key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def generate_key() -> str:

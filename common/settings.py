@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.reminders import parse_offsets
+
 
 class ExposureVariant(BaseSettings):
     """One experiment arm of slot exposure: how many slots a query shows."""
@@ -86,6 +88,19 @@ class Settings(BaseSettings):
     metrics_dir: str = ""
     smtp_url: str = ""
     notify_from: str = "scheduler@localhost"
+    rate_limit_manage: str = "30/minute"
+    reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (86400, 7200)
+    reminder_scan_seconds: float = Field(default=60, gt=0)
+    sms_provider_url: str = ""
+    sms_provider_key: str = ""
+    whatsapp_provider_url: str = ""
+    whatsapp_provider_key: str = ""
+    provider_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_retry_seconds: Annotated[tuple[int, ...], NoDecode] = (5, 300, 1800, 7200, 18000, 36000)
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_allow_http: bool = False
+    webhook_allow_private: bool = False
+    webhooks_niceness: int = Field(default=19, ge=0, le=19)
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod
@@ -97,6 +112,23 @@ class Settings(BaseSettings):
         if not isinstance(value, list):
             raise ValueError("a list of origins")
         return [_origin(str(item)) for item in value if str(item).strip()]
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _offsets(cls, value: object) -> object:
+        """`24h,2h`: how long before the start each reminder goes out (s, m, h, d)."""
+        return parse_offsets(value) if isinstance(value, str) else value
+
+    @field_validator("webhook_retry_seconds", mode="before")
+    @classmethod
+    def _retries(cls, value: object) -> object:
+        """`5,300,1800`: seconds to wait after each failed attempt, then give up."""
+        if not isinstance(value, str):
+            return value
+        delays = tuple(int(part) for part in value.split(",") if part.strip())
+        if any(delay < 0 for delay in delays):
+            raise ValueError("retry delays are whole seconds, 0 or more")
+        return delays
 
     @field_validator("public_base_url")
     @classmethod

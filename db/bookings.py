@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pii import PiiKeys
 from common.stored_replies import StoredReply
-from db import audit, idempotency, outbox, waitlist
+from db import audit, idempotency, outbox, reminders, waitlist
 from db.scoping import in_scope
 from db.slots import Left, around, lock_with_neighbours, release_lapsed_holds, save_counters
 from domain.capacity import SlotUse, hold_refusal
@@ -39,13 +39,14 @@ _SELECT = (
     "SELECT b.id, b.slot_id, b.location_id, b.person_id, b.status, s.start_at, s.end_at,"
     " l.timezone, b.customer_name, b.customer_phone, b.customer_email, b.notes,"
     " b.hold_expires_at, b.created_at, b.confirmed_at, b.cancelled_at, b.user_id,"
-    " b.waitlist_entry_id"
+    " b.waitlist_entry_id, b.manage_token"
     " FROM bookings b JOIN slot_instances s ON s.id = b.slot_id"
     " JOIN locations l ON l.id = b.location_id"
 )
 
 
-def record(row: Row) -> BookingRecord:
+def record(row: Row, *, manage_token: bool = True) -> BookingRecord:
+    """The booking as stored; `manage_token` False leaves the link out (staff views)."""
     return BookingRecord(
         id=str(row.id),
         slot_id=str(row.slot_id),
@@ -63,6 +64,7 @@ def record(row: Row) -> BookingRecord:
         created_at=row.created_at,
         confirmed_at=row.confirmed_at,
         cancelled_at=row.cancelled_at,
+        manage_token=row.manage_token if manage_token else None,
     )
 
 
@@ -75,6 +77,20 @@ async def owned(conn: AsyncConnection, booking_id: str, owner: str) -> BookingRe
         )
     ).first()
     return record(row) if row is not None else None
+
+
+async def managed(conn: AsyncConnection, token_hash: str) -> tuple[BookingRecord, str] | None:
+    """The booking a manage link names and its owner, while its slot has not ended.
+
+    One lookup by the token's hash answers unknown, forged and expired links alike.
+    """
+    row = (
+        await conn.execute(
+            text(_SELECT + " WHERE b.manage_token_hash = :hash AND s.end_at > now()"),
+            {"hash": token_hash},
+        )
+    ).first()
+    return (record(row), row.user_id) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -130,7 +146,7 @@ async def newest_first(
             },
         )
     ).all()
-    return [record(r) for r in rows]
+    return [record(r, manage_token=False) for r in rows]
 
 
 async def location_of(conn: AsyncConnection, booking_id: str) -> uuid.UUID | None:
@@ -274,7 +290,7 @@ async def _apply(
             row.location_id,
         )
     fresh = (await conn.execute(text(_SELECT + " WHERE b.id = :id"), {"id": row.id})).one()
-    return record(fresh)
+    return record(fresh, manage_token=change.owner is not None)
 
 
 def _event(row: Row, status: str, change: Change, **extra: Any) -> dict[str, Any]:
@@ -307,6 +323,7 @@ async def _confirm(
     await save_counters(conn, [slot])
     if row.waitlist_entry_id is not None:
         await waitlist.settle(conn, row.id, confirmed=True)
+    await reminders.plan(conn, row.id, row.start_at, change.request_id)
     await outbox.emit(
         conn, "booking.confirmed", row.id, _event(row, CONFIRMED, change), change.request_id
     )
@@ -335,6 +352,7 @@ async def _cancel(
     await save_counters(conn, [slots[row.slot_id]])
     if row.waitlist_entry_id is not None:
         await waitlist.settle(conn, row.id, confirmed=False)
+    await reminders.drop(conn, row.id)
     await outbox.emit(
         conn,
         "booking.cancelled",
@@ -362,6 +380,8 @@ async def _reschedule(
         raise Refused(ErrorCode.NOT_FOUND, "no such slot")
     if target.id == row.slot_id:
         return False
+    if change.owner is not None:
+        await _require_same_scope(conn, row, target)
     _release(row, slots)
     refusal = hold_refusal(target, list(slots.values()), dt.datetime.now(dt.UTC))
     if refusal is not None:
@@ -379,22 +399,48 @@ async def _reschedule(
         {"id": row.id, "slot": target.id},
     )
     await save_counters(conn, [slots[row.slot_id], target])
+    if row.status == CONFIRMED:
+        await reminders.plan(conn, row.id, target.start_at, change.request_id)
     await outbox.emit(
         conn,
         "booking.rescheduled",
         row.id,
-        _event(row, row.status, change, from_slot_id=str(row.slot_id), to_slot_id=str(target.id)),
+        _event(
+            row,
+            row.status,
+            change,
+            from_slot_id=str(row.slot_id),
+            to_slot_id=str(target.id),
+            to_start_at=target.start_at.isoformat(),
+        ),
         change.request_id,
     )
     return True
 
 
+async def _require_same_scope(conn: AsyncConnection, row: Row, target: SlotUse) -> None:
+    """A customer moves their booking only to a slot of the same location and person
+    (or, booked at the location without a person, to another such slot there)."""
+    location = await conn.scalar(
+        text("SELECT location_id FROM slot_instances WHERE id = :id"), {"id": target.id}
+    )
+    if location != row.location_id or target.person_id != row.person_id:
+        raise Refused(
+            ErrorCode.SLOT_UNAVAILABLE,
+            "a booking can be moved only to a slot of the same location and person",
+            {"slot_id": str(target.id), "reason": "other_scope"},
+        )
+
+
 async def contacts(conn: AsyncConnection, booking_ids: list[str]) -> dict[str, Any]:
-    """Each booking's customer name and (encrypted) email, by booking id, to notify them."""
+    """What notifying each booking's customer takes, by booking id: the customer (phone,
+    email and manage token still sealed), their language, and where and when."""
     rows = await conn.execute(
         text(
-            "SELECT id, customer_name, customer_email FROM bookings"
-            " WHERE id = ANY(CAST(:ids AS uuid[]))"
+            "SELECT b.id, b.customer_name, b.customer_phone, b.customer_email, b.locale,"
+            " b.manage_token, b.status, s.start_at, s.end_at, l.name AS location_name,"
+            " l.timezone FROM bookings b JOIN slot_instances s ON s.id = b.slot_id"
+            " JOIN locations l ON l.id = b.location_id WHERE b.id = ANY(CAST(:ids AS uuid[]))"
         ),
         {"ids": booking_ids},
     )

@@ -248,3 +248,7 @@ async def person_location(conn: AsyncConnection, person_id: uuid.UUID) -> uuid.U
     return await conn.scalar(
         text("SELECT location_id FROM people WHERE id = :id"), {"id": person_id}
     )
+
+
+async def location_name(conn: AsyncConnection, location_id: object) -> str | None:
+    return await conn.scalar(text("SELECT name FROM locations WHERE id = :id"), {"id": location_id})

@@ -217,6 +217,7 @@ def _decide(
         created_at=now,
         confirmed_at=None,
         cancelled_at=None,
+        manage_token=command.manage_token,
     )
     return Outcome(booking=booking, created=True, request_id=command.request_id)
 
@@ -228,13 +229,16 @@ async def _write(conn: AsyncConnection, batch: _Batch, hold_until: dt.datetime) 
     await conn.execute(
         text(
             "INSERT INTO bookings (id, slot_id, location_id, person_id, user_id, customer_name,"
-            " customer_phone, customer_email, phone_hash, notes, status, hold_expires_at)"
+            " customer_phone, customer_email, phone_hash, notes, status, hold_expires_at,"
+            " manage_token, manage_token_hash, locale)"
             " SELECT c.id, c.slot_id, s.location_id, s.person_id, c.subject, c.name, c.phone,"
-            " c.email, c.phone_hash, c.notes, 'held', :until"
+            " c.email, c.phone_hash, c.notes, 'held', :until, c.token, c.token_hash, c.locale"
             " FROM unnest(CAST(:ids AS uuid[]), CAST(:slots AS uuid[]), CAST(:subjects AS text[]),"
             " CAST(:names AS text[]), CAST(:phones AS text[]), CAST(:emails AS text[]),"
-            " CAST(:hashes AS text[]), CAST(:notes AS text[]))"
-            " AS c(id, slot_id, subject, name, phone, email, phone_hash, notes)"
+            " CAST(:hashes AS text[]), CAST(:notes AS text[]), CAST(:tokens AS text[]),"
+            " CAST(:token_hashes AS text[]), CAST(:locales AS text[]))"
+            " AS c(id, slot_id, subject, name, phone, email, phone_hash, notes, token, token_hash,"
+            " locale)"
             " JOIN slot_instances s ON s.id = c.slot_id"
         ),
         {
@@ -247,6 +251,9 @@ async def _write(conn: AsyncConnection, batch: _Batch, hold_until: dt.datetime) 
             "emails": [c.email for c in accepted],
             "hashes": [c.phone_hash for c in accepted],
             "notes": [c.notes for c in accepted],
+            "tokens": [c.manage_token for c in accepted],
+            "token_hashes": [c.manage_hash for c in accepted],
+            "locales": [c.locale for c in accepted],
         },
     )
 

@@ -22,6 +22,7 @@ EVENT_TYPES = frozenset(
         "booking.cancelled",
         "booking.expired",
         "booking.rescheduled",
+        "booking.reminder",
         "waitlist.offered",
     }
 )

@@ -1,4 +1,5 @@
-"""Re-encrypting customer contact details under the current PII key."""
+"""Re-encrypting what is sealed with the PII key under its current key: customer
+contact details and manage tokens on bookings, and webhook secrets."""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -7,11 +8,32 @@ from common.pii import PiiKeys
 
 
 async def reencrypt(engine: AsyncEngine, pii: PiiKeys, batch_size: int = 500) -> int:
-    """Rewrites every booking whose phone or email is under an older key; returns how many.
+    """Rewrites every booking and webhook with a ciphertext under an older key; returns how many.
 
     Works in batches, each its own short transaction, so a large table is never
     locked for long and an interrupted run simply resumes where it stopped.
     """
+    total = await _bookings(engine, pii, batch_size)
+    async with engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT id, secret FROM webhooks WHERE secret NOT LIKE :prefix FOR UPDATE"),
+                {"prefix": f"{pii.current}:%"},
+            )
+        ).all()
+        for row in rows:
+            await conn.execute(
+                text("UPDATE webhooks SET secret = :secret WHERE id = :id"),
+                {"id": row.id, "secret": _again(pii, row.secret)},
+            )
+    return total + len(rows)
+
+
+def _again(pii: PiiKeys, sealed: str | None) -> str | None:
+    return pii.encrypt(pii.decrypt(sealed)) if sealed else None
+
+
+async def _bookings(engine: AsyncEngine, pii: PiiKeys, batch_size: int) -> int:
     prefix = f"{pii.current}:%"
     total = 0
     while True:
@@ -19,9 +41,10 @@ async def reencrypt(engine: AsyncEngine, pii: PiiKeys, batch_size: int = 500) ->
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT id, customer_phone, customer_email FROM bookings"
+                        "SELECT id, customer_phone, customer_email, manage_token FROM bookings"
                         " WHERE customer_phone NOT LIKE :prefix"
                         " OR (customer_email IS NOT NULL AND customer_email NOT LIKE :prefix)"
+                        " OR (manage_token IS NOT NULL AND manage_token NOT LIKE :prefix)"
                         " ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
                     ),
                     {"prefix": prefix, "n": batch_size},
@@ -31,17 +54,17 @@ async def reencrypt(engine: AsyncEngine, pii: PiiKeys, batch_size: int = 500) ->
                 return total
             await conn.execute(
                 text(
-                    "UPDATE bookings b SET customer_phone = u.phone, customer_email = u.email"
+                    "UPDATE bookings b SET customer_phone = u.phone, customer_email = u.email,"
+                    " manage_token = u.token"
                     " FROM unnest(CAST(:ids AS uuid[]), CAST(:phones AS text[]),"
-                    " CAST(:emails AS text[])) AS u(id, phone, email) WHERE b.id = u.id"
+                    " CAST(:emails AS text[]), CAST(:tokens AS text[]))"
+                    " AS u(id, phone, email, token) WHERE b.id = u.id"
                 ),
                 {
                     "ids": [r.id for r in rows],
-                    "phones": [pii.encrypt(pii.decrypt(r.customer_phone)) for r in rows],
-                    "emails": [
-                        pii.encrypt(pii.decrypt(r.customer_email)) if r.customer_email else None
-                        for r in rows
-                    ],
+                    "phones": [_again(pii, r.customer_phone) for r in rows],
+                    "emails": [_again(pii, r.customer_email) for r in rows],
+                    "tokens": [_again(pii, r.manage_token) for r in rows],
                 },
             )
             total += len(rows)

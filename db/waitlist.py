@@ -52,6 +52,9 @@ class NewEntry:
     phone: str
     email: str | None
     phone_hash: str
+    token: str
+    """The entry's manage token, sealed: an offer's booking takes it, so the same link
+    confirms the offer (and its notification can carry the link)."""
     token_hash: str
 
 
@@ -61,9 +64,9 @@ async def add(conn: AsyncConnection, entry: NewEntry) -> Row:
         text(
             "INSERT INTO waitlist_entries (id, location_id, person_id, date, from_minute,"
             " to_minute, window_start, window_end, user_id, customer_name, customer_phone,"
-            " customer_email, phone_hash, manage_token_hash) VALUES (:id, :loc, :person,"
-            " :date, :from_minute, :to_minute, :window_start, :window_end, :user_id, :name,"
-            " :phone, :email, :phone_hash, :token_hash)"
+            " customer_email, phone_hash, manage_token, manage_token_hash) VALUES (:id, :loc,"
+            " :person, :date, :from_minute, :to_minute, :window_start, :window_end, :user_id,"
+            " :name, :phone, :email, :phone_hash, :token, :token_hash)"
         ),
         {
             "id": entry.id,
@@ -79,6 +82,7 @@ async def add(conn: AsyncConnection, entry: NewEntry) -> Row:
             "phone": entry.phone,
             "email": entry.email,
             "phone_hash": entry.phone_hash,
+            "token": entry.token,
             "token_hash": entry.token_hash,
         },
     )
@@ -145,9 +149,11 @@ _ACTIVE_PHONES = text(
 )
 _INSERT_OFFERS = text(
     "INSERT INTO bookings (id, slot_id, location_id, person_id, user_id, customer_name,"
-    " customer_phone, customer_email, phone_hash, status, hold_expires_at, waitlist_entry_id)"
+    " customer_phone, customer_email, phone_hash, status, hold_expires_at, waitlist_entry_id,"
+    " manage_token, manage_token_hash)"
     " SELECT c.id, s.id, s.location_id, s.person_id, e.user_id, e.customer_name,"
-    " e.customer_phone, e.customer_email, e.phone_hash, 'held', :until, e.id"
+    " e.customer_phone, e.customer_email, e.phone_hash, 'held', :until, e.id,"
+    " e.manage_token, e.manage_token_hash"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:slots AS uuid[]), CAST(:entries AS uuid[]))"
     " AS c(id, slot_id, entry_id)"
     " JOIN slot_instances s ON s.id = c.slot_id JOIN waitlist_entries e ON e.id = c.entry_id"

@@ -28,6 +28,12 @@ class HoldCommand:
     reply_to: str
     staff: bool = False
     """Staff hold for walk-ins: no limit on how many they hold at once."""
+    manage_token: str | None = None
+    """The booking's manage link token, sealed like the phone (contract §9)."""
+    manage_hash: str | None = None
+    """Its keyed hash, by which the link finds the booking."""
+    locale: str | None = None
+    """The customer's language, when the request said it, for notifications."""
 
 
 @dataclass(frozen=True)

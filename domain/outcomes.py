@@ -35,6 +35,8 @@ class BookingRecord:
     created_at: dt.datetime
     confirmed_at: dt.datetime | None
     cancelled_at: dt.datetime | None
+    manage_token: str | None = None
+    """Sealed; only in outcomes for the customer (a hold, their own changes), never staff's."""
 
     def to_json(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

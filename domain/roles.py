@@ -19,6 +19,7 @@ class Permission(StrEnum):
     DASHBOARD = "dashboard"
     STAFF = "staff"
     AUDIT = "audit"
+    WEBHOOKS = "webhooks"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -29,6 +30,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.DASHBOARD: frozenset({Role.ADMIN}),
     Permission.STAFF: frozenset({Role.ADMIN}),
     Permission.AUDIT: frozenset({Role.ADMIN}),
+    Permission.WEBHOOKS: frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.SCHEDULER, Role.FRONTDESK})

@@ -20,11 +20,14 @@ from workers.tasks import (
     PURGE_IDEMPOTENCY,
     RELAY_EVENTS,
     ROLL_GENERATION,
+    SEND_REMINDERS,
+    WAKE_WEBHOOKS,
 )
 
 SWEEP_SECONDS = 2.0
 RELAY_SECONDS = 1.0
 PURGE_SECONDS = 300.0
+WEBHOOK_WAKE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,4 +61,8 @@ def jobs(settings: Settings, broker: dramatiq.Broker, client: redis.Redis) -> li
         ),
         ScheduledJob("relay_events", RELAY_SECONDS, partial(send, broker, RELAY_EVENTS)),
         ScheduledJob("purge_idempotency", PURGE_SECONDS, partial(send, broker, PURGE_IDEMPOTENCY)),
+        ScheduledJob(
+            "send_reminders", settings.reminder_scan_seconds, partial(send, broker, SEND_REMINDERS)
+        ),
+        ScheduledJob("wake_webhooks", WEBHOOK_WAKE_SECONDS, partial(send, broker, WAKE_WEBHOOKS)),
     ]

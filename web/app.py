@@ -19,13 +19,16 @@ from web.routes import (
     availability,
     bookings,
     catalog,
+    feeds,
     health,
     identity,
+    manage,
     ops,
     pages,
     slots,
     staff,
     waitlist,
+    webhooks,
 )
 from web.routing import MAX_BODY_BYTES, Route, add_routes
 from web.shared_redis import SharedRedis
@@ -56,6 +59,9 @@ ROUTES: list[Route] = [
     *staff.ROUTES,
     *audit.ROUTES,
     *waitlist.ROUTES,
+    *manage.ROUTES,
+    *webhooks.ROUTES,
+    *feeds.ROUTES,
     *pages.ROUTES,
 ]
 
@@ -114,6 +120,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             "ip_booking_post": settings.rate_limit_ip_booking_post,
             "login": settings.rate_limit_login,
             "login_email": settings.rate_limit_login,
+            "manage": settings.rate_limit_manage,
         },
     )
     app[ACCOUNTS] = StaffAccounts(app[ENGINE])

@@ -55,11 +55,15 @@ class Call:
     identity: Identity | None
     body: Any = None
     query: Any = None
+    public_subject: str | None = None
+    """Who asks on a public route that has one (a manage link), for idempotency."""
 
     @property
     def subject(self) -> str:
-        """Who asks: the token's `sub`."""
-        assert self.identity is not None
+        """Who asks: the token's `sub`, or a public route's own subject."""
+        if self.identity is None:
+            assert self.public_subject is not None
+            return self.public_subject
         return self.identity.subject
 
     @property
@@ -105,6 +109,8 @@ class Route:
     """The 409 codes of the route's own refusals (the pipeline adds the idempotency ones)."""
     links: Mapping[str, Link] = field(default_factory=dict)
     """Followed from every successful reply (see `Link`)."""
+    public_subject: Callable[[web.Request], str] | None = None
+    """On a public route: whose Idempotency-Keys a request uses (a manage link's own)."""
 
 
 def add_routes(app: web.Application, routes: list[Route]) -> None:
@@ -125,7 +131,8 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
                 key = _idempotency_key(request, route)
                 query = _parse_query(route, request)
                 raw_body = await _read_json(request) if route.body else None
-                call = Call(request, identity, _validate(route.body, raw_body), query)
+                subject = route.public_subject(request) if route.public_subject else None
+                call = Call(request, identity, _validate(route.body, raw_body), query, subject)
                 foreseen = await route.foreseen(call) if key and route.foreseen else None
             except Refused:
                 limit_headers = await request.app[LIMITER].spend(spends)

@@ -20,10 +20,11 @@ def _instant(value: dt.datetime | None, tz: str) -> str | None:
 
 
 def booking_json(booking: BookingRecord, pii: PiiKeys, timezone: str | None = None) -> dict:
-    """Renders instants in `timezone`, else the location's; decrypts the customer's contact."""
+    """Renders instants in `timezone`, else the location's; decrypts the customer's contact
+    and, in the customer's own replies, the booking's manage token (contract §9)."""
     tz = timezone or booking.timezone
     email = booking.customer_email
-    return {
+    rendered = {
         "id": booking.id,
         "slot_id": booking.slot_id,
         "location_id": booking.location_id,
@@ -42,6 +43,9 @@ def booking_json(booking: BookingRecord, pii: PiiKeys, timezone: str | None = No
         "confirmed_at": _instant(booking.confirmed_at, tz),
         "cancelled_at": _instant(booking.cancelled_at, tz),
     }
+    if booking.manage_token is not None:
+        rendered["manage_token"] = pii.decrypt(booking.manage_token)
+    return rendered
 
 
 def outcome_reply(outcome: Outcome, pii: PiiKeys) -> Reply:

@@ -24,6 +24,9 @@ ROLL_GENERATION = Task("roll_generation", "default")
 RELAY_EVENTS = Task("relay_events", "default")
 NOTIFY = Task("notify", "default")
 PURGE_IDEMPOTENCY = Task("purge_idempotency", "default")
+SEND_REMINDERS = Task("send_reminders", "default")
+DELIVER_WEBHOOK = Task("deliver_webhook", "webhooks")
+WAKE_WEBHOOKS = Task("wake_webhooks", "webhooks")
 
 TASKS = (
     DRAIN_LANES,
@@ -33,8 +36,16 @@ TASKS = (
     RELAY_EVENTS,
     NOTIFY,
     PURGE_IDEMPOTENCY,
+    SEND_REMINDERS,
+    DELIVER_WEBHOOK,
+    WAKE_WEBHOOKS,
 )
 QUEUES = tuple(sorted({task.queue for task in TASKS}))
+WEBHOOK_QUEUES = ("webhooks",)
+"""Consumed by the `webhooks` process alone (Procfile), at a lower CPU priority, so that
+deliveries to other systems never take the booking path's CPU or threads."""
+BOOKING_QUEUES = tuple(q for q in QUEUES if q not in WEBHOOK_QUEUES)
+"""Consumed by the `worker` process: everything else."""
 
 
 def declare(task: Task, **options: Any) -> Callable[[Callable[..., Any]], dramatiq.Actor]:

@@ -8,6 +8,7 @@ moving the page's clock past the deadline, not by waiting for it.
 
 import datetime as dt
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -194,8 +195,14 @@ def _states(shots: Shots) -> dict[str, Callable[[], None]]:
 
     def manage() -> None:
         page = shots.page()
-        page.goto(f"{shots.base_url}/manage/an-unknown-token")
-        expect(page.locator("gs-manage").get_by_role("alert")).to_be_visible()
+        slot = shots.catalog.slots(shots.location, shots.day())[-1]
+        booking = shots.catalog.hold(slot["id"], phone="+971501230000").json()["booking"]
+        page.goto(f"{shots.base_url}/manage/{booking['manage_token']}")
+        manage = page.locator("gs-manage")
+        manage.get_by_role("button", name="Reschedule").click()
+        widget.day_button(page, shots.day()).click()
+        widget.time_buttons(page).first.click()
+        expect(manage.get_by_role("button", name=re.compile("^Move to"))).to_be_visible()
         shots.save(page, "13-manage-page")
 
     return {

@@ -26,7 +26,8 @@ from web.app import create_app
 
 TABLES = (
     "audit_log, outbox, jobs, idempotency_records, staff_accounts, waitlist_entries, bookings,"
-    " slot_instances, availability_rules, people, locations"
+    " slot_instances, availability_rules, people, locations, reminders, webhooks,"
+    " webhook_deliveries, calendar_feeds"
 )
 
 

@@ -135,6 +135,8 @@ async def test_notify_false_sends_nothing(
 class _RefusingChannel:
     """Refuses one booking's message, as a mail server refusing one address would."""
 
+    name = "refusing"
+
     def __init__(self, refused: str) -> None:
         self.refused = refused
         self.sent: list[str] = []
@@ -151,6 +153,6 @@ async def test_a_failed_delivery_returns_only_that_event(
     first = await _booking_event(db, settings, notify=True)
     second = await _booking_event(db, settings, notify=True)
     channel = _RefusingChannel(refused=first["aggregate_id"])
-    monkeypatch.setattr(events, "channels", lambda _settings: [channel])
-    assert await events.deliver([first, second]) == [first]
+    monkeypatch.setattr(events, "channels", lambda _settings, _session: [channel])
+    assert await events.deliver([first, second]) == [(first, "refusing")]
     assert channel.sent == [second["aggregate_id"]]

@@ -5,6 +5,7 @@ import asyncio
 import datetime as dt
 import io
 import subprocess
+import uuid
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -204,6 +205,32 @@ async def test_rotation_keeps_old_rows_readable_then_reencrypts_them(
     assert new.decrypt(row["customer_phone"]) == PHONE
     assert new.decrypt(row["customer_email"]) == EMAIL
     assert row["phone_hash"] == new.lookup_hash(PHONE)
+
+
+async def test_rotation_reencrypts_manage_tokens_and_webhook_secrets(
+    db: asyncpg.Connection, settings: Settings, rotated: tuple[PiiKeys, PiiKeys]
+) -> None:
+    old, new = rotated
+    booking = await _booking(db, old)
+    await db.execute(
+        "UPDATE bookings SET manage_token = $1 WHERE id = $2", old.encrypt("the-token"), booking
+    )
+    await db.execute(
+        "INSERT INTO webhooks (id, url, events, secret) VALUES ($1, 'https://x.example', $2, $3)",
+        uuid.uuid4(),
+        ["booking.confirmed"],
+        old.encrypt("whsec_secret"),
+    )
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        assert await reencrypt(engine, new) == 2
+        assert await reencrypt(engine, new) == 0
+    finally:
+        await engine.dispose()
+    token = await db.fetchval("SELECT manage_token FROM bookings")
+    secret = await db.fetchval("SELECT secret FROM webhooks")
+    assert token.startswith("k9:") and new.decrypt(token) == "the-token"
+    assert secret.startswith("k9:") and new.decrypt(secret) == "whsec_secret"
 
 
 async def test_a_reply_stored_before_a_key_rotation_still_replays(

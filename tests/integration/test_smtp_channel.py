@@ -1,16 +1,22 @@
 """The SMTP channel against a real (local) SMTP server."""
 
+import datetime as dt
+import email
+import email.policy
 import smtplib
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 
+import icalendar
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from common.notify import Message, SmtpChannel
+from common.notify import Message, SmtpChannel, calendar_for
 
 REFUSED = "nobody@example.org"
+END = dt.datetime(2031, 1, 6, 5, 30, tzinfo=dt.UTC)
 
 
 class _Mailbox:
@@ -74,3 +80,31 @@ async def test_a_refused_address_raises_so_the_event_is_retried(
     channel = SmtpChannel(f"smtp://127.0.0.1:{port}", "scheduler@example.org")
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         await channel.send(_message(REFUSED))
+
+
+async def test_a_confirmation_carries_its_calendar_file(mailbox: tuple[_Mailbox, int]) -> None:
+    box, port = mailbox
+    message = Message(
+        "booking.confirmed",
+        "b-1",
+        "Ann",
+        "ann@example.org",
+        "2031-01-06T09:00:00+04:00",
+        "req-confirm-1",
+        location="Harbour Clinic",
+        timezone="Asia/Dubai",
+    )
+    with_calendar = replace(message, calendar=calendar_for(message, END))
+    await SmtpChannel(f"smtp://127.0.0.1:{port}", "scheduler@example.org").send(with_calendar)
+    mail = email.message_from_bytes(box.received[0].content, policy=email.policy.default)
+    (attachment,) = [part for part in mail.walk() if part.get_content_type() == "text/calendar"]
+    assert attachment.get_filename() == "booking.ics"
+    (event,) = icalendar.Calendar.from_ical(attachment.get_payload(decode=True)).walk("VEVENT")
+    assert str(event["UID"]) == "b-1"
+    assert event.decoded("DTSTART") == dt.datetime(2031, 1, 6, 5, 0, tzinfo=dt.UTC)
+    assert "Monday 6 January 2031 at 09:00 (Asia/Dubai)" in mail.get_body(("plain",)).get_content()
+
+
+def test_only_a_confirmation_gets_a_calendar_file() -> None:
+    message = Message("booking.cancelled", "b-1", "Ann", None, "2031-01-06T09:00:00+04:00", "r")
+    assert calendar_for(message, END) is None

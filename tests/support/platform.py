@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from workers.tasks import BOOKING_QUEUES, WEBHOOK_QUEUES
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -28,17 +30,20 @@ def free_port() -> int:
 
 
 def commands(worker_processes: int = 1, worker_threads: int = 4) -> dict[str, list[str]]:
+    """Each Procfile kind's command (`webhooks` delivers webhooks, at a lower priority)."""
+    actors = [sys.executable, "-m", "actors"]
     return {
         "web": [sys.executable, "-m", "web"],
         "worker": [
-            sys.executable,
-            "-m",
-            "actors",
+            *actors,
             "--processes",
             str(worker_processes),
             "--threads",
             str(worker_threads),
+            "--queues",
+            *BOOKING_QUEUES,
         ],
+        "webhooks": [*actors, "--processes", "1", "--queues", *WEBHOOK_QUEUES],
         "scheduler": [sys.executable, "-m", "scheduler_jobs.main"],
     }
 
@@ -65,7 +70,11 @@ class Platform:
             self.wait_ready()
         return self
 
-    def _spawn(self, name: str) -> None:
+    def add(self, name: str, kind: str) -> None:
+        """Starts one more process of a Procfile kind (a second scheduler, say) as `name`."""
+        self._spawn(name, kind)
+
+    def _spawn(self, name: str, kind: str | None = None) -> None:
         env = {
             **os.environ,
             "METRICS_DIR": str(self.folder / "metrics"),
@@ -75,7 +84,7 @@ class Platform:
         }
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         self.processes[name] = subprocess.Popen(
-            commands(self.worker_processes, self.worker_threads)[name],
+            commands(self.worker_processes, self.worker_threads)[kind or name],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -100,8 +109,8 @@ class Platform:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
-    def restart(self, name: str) -> None:
-        self._spawn(name)
+    def restart(self, name: str, kind: str | None = None) -> None:
+        self._spawn(name, kind)
 
     def log(self, name: str) -> str:
         return (self.folder / f"{name}.log").read_text(errors="replace")

@@ -26,6 +26,7 @@ TEST_ENV = {
     "RATE_LIMIT_IP_GET": "100000/minute",
     "RATE_LIMIT_IP_BOOKING_POST": "100000/minute",
     "RATE_LIMIT_LOGIN": "100000/minute",
+    "RATE_LIMIT_MANAGE": "100000/minute",
 }
 
 

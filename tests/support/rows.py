@@ -64,3 +64,35 @@ async def policy(db: asyncpg.Connection, location_id: uuid.UUID, **values: int |
     await db.execute(
         "UPDATE locations SET policy = $2::jsonb WHERE id = $1", location_id, json.dumps(values)
     )
+
+
+async def due_reminders(
+    db: asyncpg.Connection, count: int, offsets: tuple[int, ...] = (86400, 7200)
+) -> list[uuid.UUID]:
+    """`count` confirmed bookings on one slot tomorrow, each with a due reminder per offset.
+
+    Copied in, not booked (the slot's counters do not count them): for tests and
+    benchmarks of claiming many reminders at once.
+    """
+    where = await location(db)
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
+    on = await slot(db, where, start=start)
+    booking_ids = [new_id() for _ in range(count)]
+    await db.copy_records_to_table(
+        "bookings",
+        records=[
+            (b, on, where, "u", "Ann", "sealed", f"h{n}", "confirmed")
+            for n, b in enumerate(booking_ids)
+        ],
+        columns=[
+            "id", "slot_id", "location_id", "user_id", "customer_name", "customer_phone",
+            "phone_hash", "status",
+        ],
+    )  # fmt: skip
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    await db.copy_records_to_table(
+        "reminders",
+        records=[(b, o, due, f"req-{b}") for b in booking_ids for o in offsets],
+        columns=["booking_id", "offset_seconds", "due_at", "request_id"],
+    )
+    return booking_ids

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from common import keys
+from common import keys, link_tokens
 from common.ids import new_id
+from common.templates import LOCALES
 from db import bookings
 from db.availability import slot_alone, slot_location
 from domain.commands import Change, Command, HoldCommand
@@ -95,6 +96,9 @@ class BookingOut(BaseModel):
     created_at: str | None = None
     confirmed_at: str | None = None
     cancelled_at: str | None = None
+    manage_token: str | None = Field(
+        default=None, description="The customer's manage link token (their own replies only)"
+    )
 
 
 class BookingReply(BaseModel):
@@ -185,6 +189,7 @@ async def create_booking(call: Call) -> Reply:
     lane = await _lane(call, body.slot_id)
     pii = app[PII]
     key, digest = call.request[IDEMPOTENCY_CLAIM]
+    manage_token = link_tokens.mint()
     command = HoldCommand(
         command_id=str(new_id()),
         booking_id=str(new_id()),
@@ -200,10 +205,22 @@ async def create_booking(call: Call) -> Reply:
         request_id=call.request[REQUEST_ID],
         reply_to=app[OUTCOMES].name,
         staff=not _visitor(call),
+        manage_token=pii.encrypt(manage_token),
+        manage_hash=link_tokens.digest(pii, link_tokens.MANAGE, manage_token),
+        locale=_locale(call.request),
     )
     ttl = app[SETTINGS].idempotency_ttl_seconds
     mark = lanes.mark_pending(command.booking_id, call.subject, lane, ttl)
     return await _queue(app, lane, command, mark)
+
+
+def _locale(request: web.Request) -> str | None:
+    """The customer's language for notifications: the first of `Accept-Language` we write in."""
+    for part in request.headers.get("Accept-Language", "").split(","):
+        language = part.split(";")[0].strip().split("-")[0].lower()
+        if language in LOCALES:
+            return language
+    return None
 
 
 async def _queue(
@@ -267,11 +284,20 @@ async def _booking_lane(app: web.Application, booking_id: str, owner: str | None
     return found[1]
 
 
-async def _change(
-    call: Call, kind: str, owner: str | None, body: AdminChange | None = None
+async def queue_change(
+    call: Call,
+    booking_id: str,
+    kind: str,
+    owner: str | None,
+    slot_id: uuid.UUID | None = None,
+    reason: str | None = None,
+    notify: bool = True,
 ) -> Reply:
+    """Queues a change in the lane of the booking's hold and answers its outcome (or 202).
+
+    `owner` is set when a customer asks (a visitor, or a manage link): their own only.
+    """
     app = call.request.app
-    booking_id = _booking_id(call)
     lane = await _booking_lane(app, booking_id, owner)
     key, digest = call.request[IDEMPOTENCY_CLAIM]
     change = Change(
@@ -283,9 +309,9 @@ async def _change(
         key=key,
         digest=digest,
         reply_to=app[OUTCOMES].name,
-        slot_id=str(body.slot_id) if body and body.slot_id else None,
-        reason=body.reason if body else None,
-        notify=body.notify if body else True,
+        slot_id=str(slot_id) if slot_id else None,
+        reason=reason,
+        notify=notify,
         request_id=call.request[REQUEST_ID],
         location_ids=call.scope.as_list(),
     )
@@ -294,7 +320,7 @@ async def _change(
 
 def _visitor_change(kind: str) -> Any:
     async def handler(call: Call) -> Reply:
-        return await _change(call, kind, owner=call.subject)
+        return await queue_change(call, _booking_id(call), kind, owner=call.subject)
 
     handler.__name__ = f"{kind}_booking"
     return handler
@@ -325,7 +351,9 @@ async def change_booking_as_staff(call: Call) -> Reply:
     await _require_booking_in_scope(call, _booking_id(call))
     if body.slot_id is not None:
         await _require_slot_in_scope(call, body.slot_id)
-    return await _change(call, body.action, owner=None, body=body)
+    return await queue_change(
+        call, _booking_id(call), body.action, None, body.slot_id, body.reason, body.notify
+    )
 
 
 class AdminBookingsQuery(ListQuery):

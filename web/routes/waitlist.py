@@ -5,14 +5,13 @@ are made by whatever transaction frees a place, `db/waitlist.py`). The entry's
 manage token is shown once, in the reply; only its hash is kept.
 """
 
-import hashlib
 import re
-import secrets
 import uuid
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from common import link_tokens
 from common.ids import new_id
 from common.pii import PiiKeys
 from db import catalog, waitlist
@@ -124,15 +123,10 @@ def _entry_json(row: Any, pii: PiiKeys) -> dict[str, Any]:
     }
 
 
-def token_hash(token: str) -> str:
-    """What is kept of a manage token: it has 256 random bits, so a plain hash is enough."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def join_waitlist(call: Call) -> Reply:
     body: WaitlistIn = call.body
     pii = call.request.app[PII]
-    token = secrets.token_urlsafe(32)
+    token = link_tokens.mint()
     async with call.request.app[ENGINE].begin() as conn:
         tz = zone(await catalog.location_zone(conn, body.location_id, body.person_id))
         if body.date < today(tz):
@@ -155,7 +149,8 @@ async def join_waitlist(call: Call) -> Reply:
             phone=pii.encrypt(body.customer.phone),
             email=pii.encrypt(str(body.customer.email)) if body.customer.email else None,
             phone_hash=pii.lookup_hash(body.customer.phone),
-            token_hash=token_hash(token),
+            token=pii.encrypt(token),
+            token_hash=link_tokens.digest(pii, link_tokens.MANAGE, token),
         )
         row = await waitlist.add(conn, entry)
     return Reply(201, {"waitlist_entry": {**_entry_json(row, pii), "manage_token": token}})

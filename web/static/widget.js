@@ -81,8 +81,7 @@
       apiSays: (message, code) => `The service said: ${message} (${code})`,
       // <gs-manage>
       manageTitle: "Your booking",
-      manageMissing:
-        "This booking could not be loaded. The link may have expired, or managing bookings online is not available here yet.",
+      manageMissing: "This booking could not be loaded. The link may have expired.",
       status: "Status",
       statuses: {
         held: "Held, not yet confirmed",
@@ -166,8 +165,7 @@
       retry: "حاول مرة أخرى",
       apiSays: (message, code) => `رد الخدمة: ${message} (${code})`,
       manageTitle: "حجزك",
-      manageMissing:
-        "تعذر تحميل هذا الحجز. ربما انتهت صلاحية الرابط، أو أن إدارة الحجوزات عبر الإنترنت غير متاحة هنا بعد.",
+      manageMissing: "تعذر تحميل هذا الحجز. ربما انتهت صلاحية الرابط.",
       status: "الحالة",
       statuses: {
         held: "محجوز مؤقتًا، لم يُؤكد بعد",
@@ -189,6 +187,8 @@
   };
 
   const DATE_SPAN_DAYS = 30;
+  /** Refusals that mean the times shown are stale: the list is loaded again. */
+  const STALE = ["SLOT_FULL", "SLOT_UNAVAILABLE", "SLOT_NOT_OFFERED", "TOO_LATE", "TOO_EARLY"];
   const POLL_DELAYS_MS = [250, 500, 1000, 1000, 2000, 2000, 2000, 3000, 3000, 5000, 5000, 5000];
 
   const STYLE = `
@@ -960,14 +960,7 @@
 
     holdRefused(problem) {
       if (!(problem instanceof Problem)) throw problem;
-      const refresh = [
-        "SLOT_FULL",
-        "SLOT_UNAVAILABLE",
-        "SLOT_NOT_OFFERED",
-        "TOO_LATE",
-        "TOO_EARLY",
-      ];
-      if (refresh.includes(problem.code)) {
+      if (STALE.includes(problem.code)) {
         // What the visitor saw is stale: show the day's times as they are now.
         this.focusOn(this.slotsPart.querySelector("h3"));
         fill(this.formPart);
@@ -1312,6 +1305,9 @@
         });
       } catch (problem) {
         button.disabled = false;
+        const stale = problem instanceof Problem && STALE.includes(problem.code);
+        // What the customer saw is stale: show the day's times as they are now.
+        if (action === "reschedule" && stale) await this.pickDay(this.day);
         return this.fail(problem);
       }
       const lead = { cancel: t.cancelled, reschedule: t.moved, confirm: t.confirmed }[action];
@@ -1331,6 +1327,8 @@
       this.say("");
       const slotsPart = h("div", {});
       const pick = async (date) => {
+        this.day = date;
+        fill(moveBox);
         dateList
           .querySelectorAll("button")
           .forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.date === date)));
@@ -1363,6 +1361,7 @@
         );
       };
       const dateList = this.dateButtons(dates, null, pick);
+      this.pickDay = pick;
       const moveBox = h("div", { class: "actions" });
       const heading = h("h3", { tabindex: "-1" }, t.chooseDate);
       fill(

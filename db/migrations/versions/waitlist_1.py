@@ -47,6 +47,7 @@ CREATE TABLE waitlist_entries (
     CHECK (status IN ('waiting','offered','booked','declined','lapsed','cancelled')),
   booking_id UUID NULL REFERENCES bookings(id),
   manage_token_hash TEXT NOT NULL UNIQUE,
+  manage_token TEXT NOT NULL,
   created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   offered_at TIMESTAMPTZ,
   updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
