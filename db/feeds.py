@@ -48,7 +48,7 @@ async def person(conn: AsyncConnection, person_id: uuid.UUID) -> Row[Any] | None
     return (
         await conn.execute(
             text(
-                "SELECT p.name, l.name AS location_name FROM people p"
+                "SELECT p.name, p.location_id, l.name AS location_name FROM people p"
                 " JOIN locations l ON l.id = p.location_id WHERE p.id = :person"
             ),
             {"person": person_id},

@@ -1,5 +1,5 @@
 """Re-encrypting what is sealed with the PII key under its current key: customer
-contact details and manage tokens on bookings, and webhook secrets."""
+contact details and manage tokens on bookings and waitlist entries, and webhook secrets."""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -8,12 +8,14 @@ from common.pii import PiiKeys
 
 
 async def reencrypt(engine: AsyncEngine, pii: PiiKeys, batch_size: int = 500) -> int:
-    """Rewrites every booking and webhook with a ciphertext under an older key; returns how many.
+    """Rewrites every booking, waitlist entry and webhook with a ciphertext under an older
+    key; returns how many.
 
     Works in batches, each its own short transaction, so a large table is never
     locked for long and an interrupted run simply resumes where it stopped.
     """
-    total = await _bookings(engine, pii, batch_size)
+    total = await _customers(engine, pii, batch_size, "bookings")
+    total += await _customers(engine, pii, batch_size, "waitlist_entries")
     async with engine.begin() as conn:
         rows = (
             await conn.execute(
@@ -33,7 +35,9 @@ def _again(pii: PiiKeys, sealed: str | None) -> str | None:
     return pii.encrypt(pii.decrypt(sealed)) if sealed else None
 
 
-async def _bookings(engine: AsyncEngine, pii: PiiKeys, batch_size: int) -> int:
+async def _customers(engine: AsyncEngine, pii: PiiKeys, batch_size: int, table: str) -> int:
+    """Reseals a table holding a customer's contact details and manage token (both tables
+    name these columns alike)."""
     prefix = f"{pii.current}:%"
     total = 0
     while True:
@@ -41,7 +45,7 @@ async def _bookings(engine: AsyncEngine, pii: PiiKeys, batch_size: int) -> int:
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT id, customer_phone, customer_email, manage_token FROM bookings"
+                        f"SELECT id, customer_phone, customer_email, manage_token FROM {table}"
                         " WHERE customer_phone NOT LIKE :prefix"
                         " OR (customer_email IS NOT NULL AND customer_email NOT LIKE :prefix)"
                         " OR (manage_token IS NOT NULL AND manage_token NOT LIKE :prefix)"
@@ -54,7 +58,7 @@ async def _bookings(engine: AsyncEngine, pii: PiiKeys, batch_size: int) -> int:
                 return total
             await conn.execute(
                 text(
-                    "UPDATE bookings b SET customer_phone = u.phone, customer_email = u.email,"
+                    f"UPDATE {table} b SET customer_phone = u.phone, customer_email = u.email,"
                     " manage_token = u.token"
                     " FROM unnest(CAST(:ids AS uuid[]), CAST(:phones AS text[]),"
                     " CAST(:emails AS text[]), CAST(:tokens AS text[]))"

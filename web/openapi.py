@@ -295,6 +295,8 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     if roles is not None:
         operation["x-roles"] = roles
         allowed = f"Roles: {', '.join(roles)}."
+        if route.every_location:
+            allowed += " Not for a token limited to some locations (403)."
         description = f"{description}\n\n{allowed}" if description else allowed
     if description:
         operation["description"] = description

@@ -111,6 +111,13 @@ class Route:
     """Followed from every successful reply (see `Link`)."""
     public_subject: Callable[[web.Request], str] | None = None
     """On a public route: whose Idempotency-Keys a request uses (a manage link's own)."""
+    credential: Callable[[web.Request], Awaitable[bool]] | None = None
+    """A credential taken in place of a token, if the request carries one: whether it
+    does (a calendar feed's `?token=`, for calendar apps that cannot send a header).
+    A wrong one is the callable's own refusal."""
+    every_location: bool = False
+    """Only a caller of every location may call it (403 for a location-scoped one): it
+    makes or reaches what belongs to no single location."""
 
 
 def add_routes(app: web.Application, routes: list[Route]) -> None:
@@ -124,9 +131,10 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
         try:
             identity = await _authenticate(request, route)
             spends = _spends(request, route, identity)
-            if _forbidden(route, identity):
+            forbidden = _forbidden(route, identity)
+            if forbidden:
                 limit_headers = await request.app[LIMITER].spend(spends)
-                raise ApiError(ErrorCode.FORBIDDEN, "your role may not do this")
+                raise ApiError(ErrorCode.FORBIDDEN, forbidden)
             try:
                 key = _idempotency_key(request, route)
                 query = _parse_query(route, request)
@@ -163,6 +171,8 @@ async def _authenticate(request: web.Request, route: Route) -> Identity | None:
     address's budget."""
     if route.access == "public":
         return None
+    if route.credential is not None and await route.credential(request):
+        return None
     settings = request.app[SETTINGS]
     try:
         identity = verify_token(
@@ -175,10 +185,17 @@ async def _authenticate(request: web.Request, route: Route) -> Identity | None:
     return identity
 
 
-def _forbidden(route: Route, identity: Identity | None) -> bool:
+def _forbidden(route: Route, identity: Identity | None) -> str | None:
+    """Why the role matrix or the location scope refuses the caller, if it does."""
     if not isinstance(route.access, Permission):
-        return False
-    return identity is None or not allows(identity.roles, route.access)
+        return None
+    if identity is None and route.credential is not None:
+        return None  # `_authenticate` let the request in on its own credential
+    if identity is None or not allows(identity.roles, route.access):
+        return "your role may not do this"
+    if route.every_location and identity.scope.limited:
+        return "a token limited to some locations may not do this"
+    return None
 
 
 def _spends(request: web.Request, route: Route, identity: Identity | None) -> list[Spend]:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 
 
 @pytest.fixture
@@ -18,10 +19,15 @@ async def person(db: asyncpg.Connection) -> uuid.UUID:
     return await rows.person(db, await rows.location(db))
 
 
-async def _book(api: Api, slot: uuid.UUID, confirm: bool = False, cancel: bool = False) -> str:
+async def _book(
+    api: Api, db: asyncpg.Connection, slot: uuid.UUID, confirm: bool = False, cancel: bool = False
+) -> str:
+    """A visitor's booking of the slot, after `GET /v1/slots` showed it (contract §10)."""
     visitor = token(["user"])
+    await expose(api, db, visitor, slot, person=True)
     body = {"slot_id": str(slot), "customer": {"name": "Ann Lee", "phone": "+971501234567"}}
     held = await api.post("/v1/bookings", token=visitor, json=body)
+    assert held.status == 201, held.json
     booking_id = held.json["booking"]["id"]
     for action, wanted in (("confirm", confirm), ("cancel", cancel)):
         if wanted:
@@ -43,11 +49,11 @@ async def test_staff_read_the_persons_live_bookings_as_a_calendar(
         await rows.slot(db, location, person_id=person, start=rows.SOON + dt.timedelta(hours=n))
         for n in range(3)
     ]
-    held = await _book(api, slots[0])
-    confirmed = await _book(api, slots[1], confirm=True)
-    await _book(api, slots[2], cancel=True)
+    held = await _book(api, db, slots[0])
+    confirmed = await _book(api, db, slots[1], confirm=True)
+    await _book(api, db, slots[2], cancel=True)
     other = await rows.person(db, location)
-    await _book(api, await rows.slot(db, location, person_id=other))
+    await _book(api, db, await rows.slot(db, location, person_id=other))
 
     path = f"/admin/v1/people/{person}/calendar.ics"
     status, content_type, text = await _feed(
@@ -125,3 +131,19 @@ async def test_only_admins_and_managers_mint_feeds(api: Api, person: uuid.UUID) 
     )
     assert refused == [403, 403, 403]
     assert missing.status == 404
+
+
+async def test_a_token_limited_to_other_locations_finds_no_feed(
+    api: Api, db: asyncpg.Connection, person: uuid.UUID
+) -> None:
+    elsewhere = str(await rows.location(db))
+    scoped = token(["admin"], extra={"location_ids": [elsewhere]})
+    answers = [
+        (await api.get(f"/admin/v1/people/{person}/calendar.ics", token=scoped)).status,
+        (await api.post(f"/admin/v1/people/{person}/calendar-feed", token=scoped)).status,
+        (
+            await api.request("DELETE", f"/admin/v1/people/{person}/calendar-feed", token=scoped)
+        ).status,
+    ]
+    assert answers == [404, 404, 404]
+    assert await db.fetchval("SELECT count(*) FROM calendar_feeds") == 0

@@ -20,6 +20,7 @@ from common.settings import Settings
 from common.tokens import issue_session_token
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 from web.app import create_app
 
 PHONE = "+971501234567"
@@ -30,8 +31,13 @@ def _hold_body(slot_id: uuid.UUID) -> dict:
     return {"slot_id": str(slot_id), "customer": customer}
 
 
-async def _hold(api: Api, slot: uuid.UUID, visitor: str | None = None) -> dict:
-    held = await api.post("/v1/bookings", token=visitor or token(["user"]), json=_hold_body(slot))
+async def _hold(
+    api: Api, db: asyncpg.Connection, slot: uuid.UUID, visitor: str | None = None
+) -> dict:
+    """A visitor's hold of the slot, after `GET /v1/slots` showed it (contract §10)."""
+    visitor = visitor or token(["user"])
+    await expose(api, db, visitor, slot)
+    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
     assert held.status == 201, held.json
     return held.json["booking"]
 
@@ -60,6 +66,7 @@ async def test_hold_confirm_and_their_replays_carry_the_manage_token(
 ) -> None:
     (slot,) = await _slots(db, location, None, 1)
     visitor = token(["user"])
+    await expose(api, db, visitor, slot)
     held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot), key="hold")
     manage_token = held.json["booking"]["manage_token"]
     assert len(manage_token) >= 22  # at least 128 bits, URL-safe base64
@@ -83,7 +90,7 @@ async def test_the_token_is_stored_only_hashed_and_sealed(
     settings: Settings,
 ) -> None:
     (slot,) = await _slots(db, location, None, 1)
-    booking = await _hold(api, slot)
+    booking = await _hold(api, db, slot)
     stored = await db.fetchrow(
         "SELECT manage_token_hash, manage_token FROM bookings WHERE id = $1",
         uuid.UUID(booking["id"]),
@@ -99,7 +106,7 @@ async def test_staff_see_no_manage_token(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, location: uuid.UUID
 ) -> None:
     first, second = await _slots(db, location, None, 2)
-    booking = await _hold(api, first)
+    booking = await _hold(api, db, first)
     staff = token(["frontdesk"])
     listed = await api.get("/admin/v1/bookings", token=staff)
     moved = await api.patch(
@@ -116,7 +123,7 @@ async def test_the_link_shows_the_booking_without_any_authorization(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, location: uuid.UUID
 ) -> None:
     (slot,) = await _slots(db, location, None, 1)
-    booking = await _hold(api, slot)
+    booking = await _hold(api, db, slot)
     shown = await api.get(f"/v1/manage/{booking['manage_token']}")
     assert shown.status == 200, shown.json
     assert shown.json["booking"]["id"] == booking["id"]
@@ -128,7 +135,7 @@ async def test_the_link_confirms_then_cancels_freeing_the_slot(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, location: uuid.UUID
 ) -> None:
     (slot,) = await _slots(db, location, None, 1)
-    link = f"/v1/manage/{(await _hold(api, slot))['manage_token']}"
+    link = f"/v1/manage/{(await _hold(api, db, slot))['manage_token']}"
     confirmed = await api.post(f"{link}/confirm")
     cancelled = await api.post(f"{link}/cancel")
     assert confirmed.status == 200, confirmed.json
@@ -142,7 +149,7 @@ async def test_a_change_through_the_link_needs_an_idempotency_key_and_replays(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, location: uuid.UUID
 ) -> None:
     (slot,) = await _slots(db, location, None, 1)
-    link = f"/v1/manage/{(await _hold(api, slot))['manage_token']}"
+    link = f"/v1/manage/{(await _hold(api, db, slot))['manage_token']}"
     missing = await api.post(f"{link}/cancel", key=None)
     first = await api.post(f"{link}/cancel", key="cancel-1")
     again = await api.post(f"{link}/cancel", key="cancel-1")
@@ -162,7 +169,7 @@ async def test_the_link_cancels_after_the_visitor_session_expired(
     session = issue_session_token(
         settings.jwt_secret, settings.jwt_issuer, str(uuid.uuid4()), ttl_seconds=1
     )
-    booking = await _hold(api, slot, visitor=session)
+    booking = await _hold(api, db, slot, visitor=session)
     path = f"/v1/bookings/{booking['id']}"
     deadline = asyncio.get_running_loop().time() + 10
     while (await api.get(path, token=session)).status != 401:
@@ -178,7 +185,7 @@ async def test_forged_and_expired_links_are_404_alike(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, location: uuid.UUID
 ) -> None:
     (slot,) = await _slots(db, location, None, 1)
-    booking = await _hold(api, slot)
+    booking = await _hold(api, db, slot)
     # The slot ends: the link is dead from then on.
     await db.execute(
         "UPDATE slot_instances SET start_at = now() - interval '2 hours',"
@@ -207,7 +214,7 @@ async def test_the_link_moves_the_booking_within_its_person(
     person: uuid.UUID,
 ) -> None:
     first, second = await _slots(db, location, person, 2)
-    booking = await _hold(api, first)
+    booking = await _hold(api, db, first)
     link = f"/v1/manage/{booking['manage_token']}"
     await api.post(f"{link}/confirm")
     moved = await api.post(f"{link}/reschedule", json={"slot_id": str(second)})
@@ -232,7 +239,7 @@ async def test_the_link_refuses_another_person_or_location_and_changes_nothing(
     elsewhere = await rows.location(db)
     (far,) = await _slots(db, elsewhere, None, 1)
     (location_wide,) = await _slots(db, location, None, 1)
-    booking = await _hold(api, mine)
+    booking = await _hold(api, db, mine)
     link = f"/v1/manage/{booking['manage_token']}"
     refused = [
         await api.post(f"{link}/reschedule", json={"slot_id": str(target)})
@@ -252,8 +259,8 @@ async def test_a_move_to_a_full_slot_is_slot_full_and_leaves_the_booking(
     person: uuid.UUID,
 ) -> None:
     first, second = await _slots(db, location, person, 2)
-    await _hold(api, second)
-    booking = await _hold(api, first)
+    await _hold(api, db, second)
+    booking = await _hold(api, db, first)
     moved = await api.post(
         f"/v1/manage/{booking['manage_token']}/reschedule", json={"slot_id": str(second)}
     )
@@ -276,7 +283,7 @@ async def test_the_calendar_file_has_the_right_utc_times_across_a_dst_change(
     for day in (day_before, day_of):
         start = dt.datetime.combine(day, dt.time(9, 0), berlin)
         slot = await rows.slot(db, location, start=start, day=day)
-        booking = await _hold(api, slot)
+        booking = await _hold(api, db, slot)
         response = await api.client.get(f"/v1/manage/{booking['manage_token']}/ics")
         assert response.status == 200
         assert response.content_type == "text/calendar"
@@ -305,7 +312,7 @@ async def test_the_token_never_reaches_a_log_line(
     log_lines: io.StringIO,
 ) -> None:
     first, second = await _slots(db, location, None, 2)
-    booking = await _hold(api, first)
+    booking = await _hold(api, db, first)
     link = f"/v1/manage/{booking['manage_token']}"
     await api.get(link)
     await api.get(f"{link}/ics")

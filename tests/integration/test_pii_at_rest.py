@@ -261,3 +261,33 @@ async def test_a_reply_stored_before_a_key_rotation_still_replays(
         assert replay.status == 201
         assert replay.json == held.json
         assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_rotation_reencrypts_waitlist_entries(
+    api: Api, db: asyncpg.Connection, settings: Settings, rotated: tuple[PiiKeys, PiiKeys]
+) -> None:
+    _old, new = rotated
+    location = await rows.location(db)
+    joined = await api.post(
+        "/v1/waitlist",
+        token=token(["user"]),
+        json={
+            "location_id": str(location),
+            "date": (dt.date.today() + dt.timedelta(days=2)).isoformat(),
+            "customer": {"name": NAME, "phone": PHONE, "email": EMAIL},
+        },
+    )
+    assert joined.status == 201
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        assert await reencrypt(engine, new) == 1
+        assert await reencrypt(engine, new) == 0
+    finally:
+        await engine.dispose()
+    entry = await db.fetchrow(
+        "SELECT customer_phone, customer_email, manage_token FROM waitlist_entries"
+    )
+    assert all(value.startswith("k9:") for value in entry.values())
+    assert new.decrypt(entry["customer_phone"]) == PHONE
+    assert new.decrypt(entry["customer_email"]) == EMAIL
+    assert new.decrypt(entry["manage_token"]) == joined.json["waitlist_entry"]["manage_token"]

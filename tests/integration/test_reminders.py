@@ -17,6 +17,7 @@ from db import reminders
 from db.engine import create_engine
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 
 DAY, TWO_HOURS = 86400, 7200
 
@@ -25,11 +26,18 @@ def _hold_body(slot_id: uuid.UUID) -> dict:
     return {"slot_id": str(slot_id), "customer": {"name": "Ann", "phone": "+971501234567"}}
 
 
-async def _confirmed(api: Api, slot: uuid.UUID) -> tuple[str, str]:
+async def _held(api: Api, db: asyncpg.Connection, slot: uuid.UUID, visitor: str) -> str:
+    """A visitor's hold of the slot, after `GET /v1/slots` showed it (contract §10)."""
+    await expose(api, db, visitor, slot)
+    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
+    assert held.status == 201, held.json
+    return held.json["booking"]["id"]
+
+
+async def _confirmed(api: Api, db: asyncpg.Connection, slot: uuid.UUID) -> tuple[str, str]:
     """A booking held and confirmed by a visitor: its id and the confirm's request id."""
     visitor = token(["user"])
-    held = await api.post("/v1/bookings", token=visitor, json=_hold_body(slot))
-    booking_id = held.json["booking"]["id"]
+    booking_id = await _held(api, db, slot, visitor)
     confirmed = await api.post(f"/v1/bookings/{booking_id}/confirm", token=visitor)
     assert confirmed.status == 200, confirmed.json
     return booking_id, confirmed.headers["X-Request-Id"]
@@ -60,7 +68,7 @@ async def test_a_confirmation_plans_one_reminder_per_offset(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, location: uuid.UUID
 ) -> None:
     slot = await rows.slot(db, location)
-    booking_id, _ = await _confirmed(api, slot)
+    booking_id, _ = await _confirmed(api, db, slot)
     assert await _planned(db, booking_id) == [
         (DAY, rows.SOON - dt.timedelta(seconds=DAY)),
         (TWO_HOURS, rows.SOON - dt.timedelta(seconds=TWO_HOURS)),
@@ -72,7 +80,7 @@ async def test_a_hold_plans_none(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, location: uuid.UUID
 ) -> None:
     slot = await rows.slot(db, location)
-    await api.post("/v1/bookings", token=token(["user"]), json=_hold_body(slot))
+    await _held(api, db, slot, token(["user"]))
     assert await db.fetchval("SELECT count(*) FROM reminders") == 0
 
 
@@ -81,7 +89,7 @@ async def test_an_offset_already_passed_fires_at_once_and_once_only(
 ) -> None:
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=3)
     slot = await rows.slot(db, location, start=start)
-    booking_id, request_id = await _confirmed(api, slot)
+    booking_id, request_id = await _confirmed(api, db, slot)
 
     assert await send_due() == 1
     assert await send_due() == 0
@@ -100,7 +108,7 @@ async def test_a_move_replans_and_a_cancel_drops(
     first = await rows.slot(db, location)
     later = rows.SOON + dt.timedelta(days=1)
     second = await rows.slot(db, location, start=later)
-    booking_id, _ = await _confirmed(api, first)
+    booking_id, _ = await _confirmed(api, db, first)
     staff = token(["frontdesk"])
     path = f"/admin/v1/bookings/{booking_id}"
 

@@ -5,8 +5,9 @@ Three locations are arranged once. Each example draws a scope (any subset of the
 target location and an operation on one of its objects (or a query naming it), every
 admin endpoint among them. A list must show only objects in scope; a request that
 touches a location outside the scope must answer 404 (403 for what only an unscoped
-caller may do) and leave every row of that location as it was. Requests inside the
-scope may do what they do; their jobs are awaited, so the next example starts settled.
+caller may do: add a location, anything about webhooks) and leave every row of that
+location as it was. Requests inside the scope may do what they do; their jobs are
+awaited, so the next example starts settled.
 """
 
 import datetime as dt
@@ -26,7 +27,7 @@ from tests.support.api import token
 from web.app import ROUTES
 
 ADMIN = token(["admin"])
-EXAMPLES = 60
+EXAMPLES = 80
 JOB_SECONDS = 30
 _numbers = count(1)
 
@@ -126,7 +127,14 @@ def _generate(t: Target, o: Target) -> Request:
     return _on(t, "POST", "/admin/v1/slots/generate", body=body)
 
 
+def _webhooks(method: str, path: str, body: Any = None) -> Operation:
+    """Webhooks belong to no location: a scoped caller may not reach any (403)."""
+    concrete = path.replace("{id}", str(uuid.uuid4())).replace("{delivery_id}", str(uuid.uuid4()))
+    return Operation(method, path, lambda t, o: Request(method, concrete, body=body))
+
+
 LOCATION, PERSON = "/admin/v1/locations/{id}", "/admin/v1/people/{id}"
+FEED, WEBHOOK = "/admin/v1/people/{id}/calendar-feed", "/admin/v1/webhooks/{id}"
 RULES, RULE = "/admin/v1/availabilities", "/admin/v1/availabilities/{id}"
 BOOKING, STAFF = "/admin/v1/bookings/{id}", "/admin/v1/staff/{id}"
 OPERATIONS = [
@@ -164,8 +172,23 @@ OPERATIONS = [
     Operation("PATCH", STAFF, lambda t, o: _on(
         t, "PATCH", f"/admin/v1/staff/{t.staff_id}", body={"roles": ["frontdesk", "scheduler"]})),
     _listing("/admin/v1/audit", "location_id"),
+    Operation("GET", f"{PERSON}/calendar.ics", lambda t, o: _on(
+        t, "GET", f"/admin/v1/people/{t.person_id}/calendar.ics")),
+    Operation("POST", FEED, lambda t, o: _on(
+        t, "POST", f"/admin/v1/people/{t.person_id}/calendar-feed")),
+    Operation("DELETE", FEED, lambda t, o: _on(
+        t, "DELETE", f"/admin/v1/people/{t.person_id}/calendar-feed")),
+    _webhooks("POST", "/admin/v1/webhooks", {"url": "https://example.org/h", "events": []}),
+    _webhooks("GET", "/admin/v1/webhooks"),
+    _webhooks("GET", WEBHOOK),
+    _webhooks("PATCH", WEBHOOK, {"active": False}),
+    _webhooks("DELETE", WEBHOOK),
+    _webhooks("GET", f"{WEBHOOK}/deliveries"),
+    _webhooks("POST", f"{WEBHOOK}/deliveries/{{delivery_id}}/retry"),
 ]  # fmt: skip
-UNSCOPED_ONLY = {("POST", "/admin/v1/locations")}
+UNSCOPED_ONLY = {("POST", "/admin/v1/locations")} | {
+    (op.method, op.path) for op in OPERATIONS if op.path.startswith("/admin/v1/webhooks")
+}
 """What only a caller of every location may do: 403 for any other."""
 
 
@@ -314,11 +337,12 @@ def test_no_endpoint_leaks_or_changes_an_object_outside_the_scope(base_url: str)
         response = _call(scoped_session, base_url, bearer, request)
 
         assert response.status_code < 500, response.text
-        reply = response.json()
+        json_reply = response.headers["Content-Type"].startswith("application/json")
+        reply = response.json() if json_reply else None
         if operation.listed and response.status_code == 200:
             items = reply["items"]
             assert all(_visible(item, operation.listed, scope_ids) for item in items), items
-        if (request.method, request.path) in UNSCOPED_ONLY:
+        if (operation.method, operation.path) in UNSCOPED_ONLY:
             assert response.status_code == 403
         elif outside:
             assert response.status_code == 404, (request, response.text)

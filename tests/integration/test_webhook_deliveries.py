@@ -19,6 +19,7 @@ from actors.main import broker
 from common.settings import Settings, get_settings
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.exposure import expose
 from tests.support.receiver import Receiver
 from workers.broker import send
 from workers.tasks import RELAY_EVENTS, WAKE_WEBHOOKS
@@ -59,12 +60,15 @@ async def _register(api: Api, url: str, events: list[str], **extra: object) -> d
     return created.json["webhook"]
 
 
-async def _hold(api: Api, slot: uuid.UUID) -> dict:
+async def _hold(api: Api, db: asyncpg.Connection, slot: uuid.UUID) -> dict:
+    """A visitor's hold of the slot, after `GET /v1/slots` showed it (contract §10)."""
     body = {
         "slot_id": str(slot),
         "customer": {"name": "Ann", "phone": PHONE, "email": "ann@example.org"},
     }
-    held = await api.post("/v1/bookings", token=token(["user"]), json=body)
+    visitor = token(["user"])
+    await expose(api, db, visitor, slot)
+    held = await api.post("/v1/bookings", token=visitor, json=body)
     assert held.status == 201, held.json
     return held.json["booking"]
 
@@ -109,7 +113,7 @@ async def test_a_delivery_is_signed_and_names_the_booking_without_the_customer(
     api: Api, worker: dramatiq.Worker, receiver: Receiver, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     webhook = await _register(api, receiver.url, ["booking.created"])
-    booking = await _hold(api, slot)
+    booking = await _hold(api, db, slot)
     await _until(lambda: receiver.snapshot())
 
     (request,) = receiver.snapshot()
@@ -130,10 +134,10 @@ async def test_a_delivery_is_signed_and_names_the_booking_without_the_customer(
 
 
 async def test_include_customer_adds_the_customer(
-    api: Api, worker: dramatiq.Worker, receiver: Receiver, slot: uuid.UUID
+    api: Api, worker: dramatiq.Worker, receiver: Receiver, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     webhook = await _register(api, receiver.url, ["booking.created"], include_customer=True)
-    await _hold(api, slot)
+    await _hold(api, db, slot)
     await _until(lambda: receiver.snapshot())
     verified = Webhook(webhook["secret"]).verify(
         receiver.snapshot()[0].body, receiver.snapshot()[0].headers
@@ -152,10 +156,10 @@ async def test_a_webhook_gets_only_its_types_created_after_it_was_registered(
     before, after = [
         await rows.slot(db, location, start=rows.SOON + dt.timedelta(hours=n)) for n in range(2)
     ]
-    await _hold(api, before)
+    await _hold(api, db, before)
     await _all_published(db)
     await _register(api, receiver.url, ["booking.created"])
-    booking = await _hold(api, after)
+    booking = await _hold(api, db, after)
     await api.post(f"/v1/manage/{booking['manage_token']}/cancel")
     await _all_published(db)
     await _until(lambda: receiver.snapshot())
@@ -167,12 +171,12 @@ async def test_a_webhook_gets_only_its_types_created_after_it_was_registered(
 
 
 async def test_a_failed_attempt_is_retried_by_schedule_under_the_same_id(
-    api: Api, worker: dramatiq.Worker, slot: uuid.UUID
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     first_fails = lambda headers, body, before: 500 if not before else 200  # noqa: E731
     with Receiver(first_fails) as receiver:
         webhook = await _register(api, receiver.url, ["booking.created"])
-        await _hold(api, slot)
+        await _hold(api, db, slot)
         await _until(lambda: receiver.snapshot())
         (failed,) = await _log(api, webhook["id"], attempts=1)
         assert (failed["status"], failed["attempts"], failed["last_status"]) == ("pending", 1, 500)
@@ -193,11 +197,11 @@ async def test_a_failed_attempt_is_retried_by_schedule_under_the_same_id(
 
 
 async def test_after_the_last_retry_a_delivery_fails_for_good(
-    api: Api, worker: dramatiq.Worker, slot: uuid.UUID
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     with Receiver(lambda headers, body, before: 503) as receiver:
         webhook = await _register(api, receiver.url, ["booking.created"])
-        await _hold(api, slot)
+        await _hold(api, db, slot)
         await _until(lambda: len(receiver.snapshot()) == 3)
         await asyncio.sleep(1.5)
         _tick()
@@ -208,10 +212,10 @@ async def test_after_the_last_retry_a_delivery_fails_for_good(
 
 
 async def test_a_manual_retry_sends_again_under_the_same_id(
-    api: Api, worker: dramatiq.Worker, receiver: Receiver, slot: uuid.UUID
+    api: Api, worker: dramatiq.Worker, receiver: Receiver, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     webhook = await _register(api, receiver.url, ["booking.created"])
-    await _hold(api, slot)
+    await _hold(api, db, slot)
     await _until(lambda: receiver.snapshot())
     (delivery,) = await _log(api, webhook["id"], attempts=1)
     retried = await api.post(
@@ -229,11 +233,12 @@ async def test_a_url_no_longer_allowed_is_not_called(
     worker: dramatiq.Worker,
     receiver: Receiver,
     slot: uuid.UUID,
+    db: asyncpg.Connection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     webhook = await _register(api, receiver.url, ["booking.created"])
     monkeypatch.setattr(get_settings(), "webhook_allow_private", False)
-    await _hold(api, slot)
+    await _hold(api, db, slot)
     _tick()
     logged = await _log(api, webhook["id"], attempts=1)
     assert "non-public" in logged[0]["last_error"]
@@ -241,12 +246,12 @@ async def test_a_url_no_longer_allowed_is_not_called(
 
 
 async def test_a_slow_endpoint_does_not_delay_another(
-    api: Api, worker: dramatiq.Worker, receiver: Receiver, slot: uuid.UUID
+    api: Api, worker: dramatiq.Worker, receiver: Receiver, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
     with Receiver(delay_seconds=5) as slow:
         await _register(api, slow.url, ["booking.created"])
         await _register(api, receiver.url, ["booking.created"])
-        await _hold(api, slot)
+        await _hold(api, db, slot)
         started = time.monotonic()
         await _until(lambda: receiver.snapshot())
         assert receiver.snapshot()[0].at - started < 1.0

@@ -103,6 +103,23 @@ async def test_admins_and_managers_register_webhooks(api: Api, role: str, status
     assert answer.status == status
 
 
+async def test_a_token_limited_to_some_locations_may_not_touch_webhooks(
+    api: Api, db: asyncpg.Connection, admin: str
+) -> None:
+    """Webhooks carry every location's events, so a scoped caller would see others'."""
+    existing = await api.post("/admin/v1/webhooks", token=admin, json=_body())
+    scoped = token(["admin"], extra={"location_ids": [str(uuid.uuid4())]})
+    webhook = f"/admin/v1/webhooks/{existing.json['webhook']['id']}"
+    answers = [
+        (await api.post("/admin/v1/webhooks", token=scoped, json=_body())).status,
+        (await api.get("/admin/v1/webhooks", token=scoped)).status,
+        (await api.get(webhook, token=scoped)).status,
+        (await api.request("DELETE", webhook, token=scoped)).status,
+    ]
+    assert answers == [403, 403, 403, 403]
+    assert await db.fetchval("SELECT count(*) FROM webhooks") == 1
+
+
 async def test_a_change_is_checked_like_a_registration(
     api: Api, admin: str, db: asyncpg.Connection
 ) -> None:

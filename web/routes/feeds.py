@@ -1,37 +1,38 @@
 """A person's calendar feed, for staff to subscribe to from their calendar app.
 
 `GET /admin/v1/people/{id}/calendar.ics` answers a staff token that may read the
-catalog, or, since a calendar app cannot send a header, `?token=` with the
-person's feed token. Admins and managers mint a feed token (shown once, in the
-reply, as a ready URL; a new one revokes the old) and revoke it. The token is
-kept only as a keyed hash (`common/link_tokens.py`); access logs show paths
-without their query, so it is never logged.
+catalog (and sees the person's location), or, since a calendar app cannot send a
+header, `?token=` with the person's feed token. Admins and managers mint a feed
+token (shown once, in the reply, as a ready URL; a new one revokes the old) and
+revoke it. The token is kept only as a keyed hash (`common/link_tokens.py`);
+access logs show paths without their query, so it is never logged.
 """
 
 import datetime as dt
 import uuid
 
+from aiohttp import web
 from pydantic import BaseModel, Field
 
 from common import calendar_files, link_tokens
 from db import audit, catalog, feeds
 from domain.errors import ErrorCode
-from domain.roles import Permission, allows
+from domain.roles import Permission
 from web.errors import ApiError
-from web.identity import verify_token
 from web.middlewares import REQUEST_ID
 from web.models import ErrorReply, Strict
 from web.responses import Reply, TextReply
 from web.routes.pages import public_base_url
 from web.routing import Call, Route
-from web.state import ACCOUNTS, ENGINE, PII, SETTINGS
+from web.state import ENGINE, PII
 
 PAST_DAYS = 30
 AHEAD_DAYS = 366
+MAX_TOKEN_CHARACTERS = 200
 
 
 class FeedQuery(Strict):
-    token: str | None = Field(default=None, max_length=200)
+    token: str | None = Field(default=None, max_length=MAX_TOKEN_CHARACTERS)
 
 
 class FeedOut(BaseModel):
@@ -50,34 +51,33 @@ def _person_id(call: Call) -> uuid.UUID:
         raise ApiError(ErrorCode.NOT_FOUND, "no such person") from None
 
 
-async def _allow(call: Call, person_id: uuid.UUID) -> None:
-    """A live feed token of this person, or a staff token that may read the catalog."""
-    app = call.request.app
-    query: FeedQuery = call.query
-    if query.token is not None:
-        digest = link_tokens.digest(app[PII], link_tokens.FEED, query.token)
-        async with app[ENGINE].connect() as conn:
-            if not await feeds.opens(conn, person_id, digest):
-                raise ApiError(ErrorCode.NOT_FOUND, "no such feed")
-        return
-    settings = app[SETTINGS]
-    identity = verify_token(
-        call.request.headers.get("Authorization"), settings.jwt_secret, settings.jwt_issuer
-    )
-    await app[ACCOUNTS].check(identity)
-    if not allows(identity.roles, Permission.CATALOG_READ):
-        raise ApiError(ErrorCode.FORBIDDEN, "your role may not do this")
+async def feed_token(request: web.Request) -> bool:
+    """Whether the request carries a feed token; 404 unless it is the person's live one."""
+    token = request.query.get("token")
+    if token is None:
+        return False
+    try:
+        person_id = uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise ApiError(ErrorCode.NOT_FOUND, "no such feed") from None
+    if len(token) > MAX_TOKEN_CHARACTERS:
+        raise ApiError(ErrorCode.NOT_FOUND, "no such feed")
+    digest = link_tokens.digest(request.app[PII], link_tokens.FEED, token)
+    async with request.app[ENGINE].connect() as conn:
+        if not await feeds.opens(conn, person_id, digest):
+            raise ApiError(ErrorCode.NOT_FOUND, "no such feed")
+    return True
 
 
 async def person_calendar(call: Call) -> TextReply:
     """The person's held and confirmed bookings from a month back to a year ahead."""
     person_id = _person_id(call)
-    await _allow(call, person_id)
     now = dt.datetime.now(dt.UTC)
     async with call.request.app[ENGINE].connect() as conn:
         person = await feeds.person(conn, person_id)
         if person is None:
             raise ApiError(ErrorCode.NOT_FOUND, "no such person")
+        call.scope.require(person.location_id, "person")
         rows = await feeds.appointments(
             conn, person_id, now - dt.timedelta(days=PAST_DAYS), now + dt.timedelta(days=AHEAD_DAYS)
         )
@@ -101,8 +101,10 @@ async def mint_feed(call: Call) -> Reply:
     token = link_tokens.mint()
     digest = link_tokens.digest(call.request.app[PII], link_tokens.FEED, token)
     async with call.request.app[ENGINE].begin() as conn:
-        if await catalog.person_location(conn, person_id) is None:
+        location_id = await catalog.person_location(conn, person_id)
+        if location_id is None:
             raise ApiError(ErrorCode.NOT_FOUND, "no such person")
+        call.scope.require(location_id, "person")
         await feeds.mint(conn, person_id, digest, call.subject)
         await audit.record(
             conn, call.subject, "feed.minted", "person", person_id, {}, call.request[REQUEST_ID]
@@ -115,6 +117,7 @@ async def mint_feed(call: Call) -> Reply:
 async def revoke_feed(call: Call) -> Reply:
     person_id = _person_id(call)
     async with call.request.app[ENGINE].begin() as conn:
+        call.scope.require(await catalog.person_location(conn, person_id), "person")
         if not await feeds.revoke(conn, person_id):
             raise ApiError(ErrorCode.NOT_FOUND, "this person has no feed")
         await audit.record(
@@ -131,7 +134,8 @@ ROUTES = [
         "/admin/v1/people/{id}/calendar.ics",
         person_calendar,
         "A person's bookings as a calendar feed (staff token, or ?token= a feed token)",
-        access="public",
+        access=Permission.CATALOG_READ,
+        credential=feed_token,
         query=FeedQuery,
         responses={200: None, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply},
         rate_limit="admin",

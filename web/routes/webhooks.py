@@ -283,7 +283,13 @@ async def retry_delivery(call: Call) -> Reply:
     return Reply(202, {"delivery": delivery_json(row)})
 
 
-_ADMIN = {"access": Permission.WEBHOOKS, "rate_limit": "admin", "tag": "webhooks"}
+# Webhooks carry every location's events, so only a caller of every location manages them.
+_ADMIN = {
+    "access": Permission.WEBHOOKS,
+    "rate_limit": "admin",
+    "tag": "webhooks",
+    "every_location": True,
+}
 _WEBHOOK = "/admin/v1/webhooks/{id}"
 
 ROUTES = [
