@@ -6,6 +6,7 @@ lane's changes in order (`actors/bookings.py`), then hands each outcome to its
 requester and sets the admission counts of the slots the batch decided about.
 """
 
+import dramatiq
 import structlog
 
 from actors.bookings import apply_changes
@@ -15,8 +16,9 @@ from db.holds import Applied, apply_holds
 from domain.commands import Change, HoldCommand
 from domain.errors import ErrorCode
 from workers import lanes, outcomes
-from workers.broker import MAX_RETRIES
+from workers.broker import MAX_RETRIES, send
 from workers.resources import resources
+from workers.stopping import STOPPING
 from workers.tasks import DRAIN_LANES, declare
 
 _OUTCOME_LABELS = {
@@ -33,7 +35,10 @@ _log = structlog.get_logger("actors.holds")
 
 @declare(DRAIN_LANES, max_retries=MAX_RETRIES)
 async def drain_lanes() -> None:
-    await lanes.drain(resources().redis, apply)
+    broker = dramatiq.get_broker()
+    await lanes.drain(
+        resources().redis, apply, relay=lambda: send(broker, DRAIN_LANES), stopping=STOPPING.is_set
+    )
 
 
 async def apply(holds: list[HoldCommand], changes: list[list[Change]]) -> None:

@@ -29,11 +29,18 @@ function request()
   local phone = string.format("+97150%d%06d", tid, n % 1000000)
   local body = '{"slot_id": "' .. slot .. '", "customer": {"name": "Bench", "phone": "' ..
     phone .. '"}}'
-  return wrk.format("POST", "/v1/bookings", {
+  -- each of the two threads takes every other token, so no two requests share one
+  local visitor = ((n - 1) * 2 + tid - 1) % #tokens
+  local headers = {
     ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1],
+    ["Authorization"] = "Bearer " .. tokens[visitor + 1],
     ["Idempotency-Key"] = prefix .. "-" .. tid .. "-" .. n,
-  }, body)
+  }
+  if mode == "crowd" then
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d",
+      math.floor(visitor / 65536) % 256, math.floor(visitor / 256) % 256, visitor % 256)
+  end
+  return wrk.format("POST", "/v1/bookings", headers, body)
 end
 function response(status, headers, body)
   if status == 201 then ok = ok + 1
@@ -79,6 +86,11 @@ class Figures:
         return asdict(self)
 
 
+def visitor_address(index: int) -> str:
+    """The address the "crowd" mode gives the visitor of `tokens[index]`."""
+    return f"10.{index // 65536 % 256}.{index // 256 % 256}.{index % 256}"
+
+
 def _file(lines: list[str]) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write("\n".join(lines) + "\n")
@@ -94,7 +106,8 @@ def drive(
     duration: float,
     connections: int = 64,
 ) -> Figures:
-    """`mode` is "platform" (POST /v1/bookings) or "plain" (POST /hold)."""
+    """`mode` is "platform" (POST /v1/bookings), "crowd" (the same, each visitor token from
+    its own address, `X-Forwarded-For`, `visitor_address`) or "plain" (POST /hold)."""
     script = _file([SCRIPT])
     command = [
         "wrk", "-t2", f"-c{connections}", f"-d{max(1, int(duration))}s", "--timeout", "10s",

@@ -37,7 +37,10 @@ ACTIVE_LANES = "lanes:active"
 READY_LANES = "lanes:ready"
 """Lanes with commands waiting for a drainer."""
 DRAIN_WAKE = "lanes:wake"
-"""Set while a `drain_lanes` message is queued and not yet started."""
+"""Claimed by the live drainer (renewed while it runs), or set by the web with the
+`drain_lanes` message it sent: while set, no other message is sent."""
+LANES_SIGNAL = "lanes:signal"
+"""At most one element, pushed with every command: wakes the drainer parked on it."""
 
 
 def outcome_channel(process_id: str) -> str:

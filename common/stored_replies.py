@@ -13,9 +13,10 @@ readable as long as its key is listed in `PII_KEY`: keep a retired key listed fo
 `IDEMPOTENCY_TTL_SECONDS` after the rotation.
 """
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from common.pii import PiiKeys
 
@@ -36,8 +37,15 @@ class Pending:
     digest: str
 
 
+LIKE_JSON = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+)
+"""orjson as `json.dumps(default=str)` wrote: what JSON has no type for as its `str`."""
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return orjson.dumps(value, default=str, option=LIKE_JSON).decode()
+
 
 
 def seal(pii: PiiKeys, body: dict[str, Any]) -> str:
@@ -47,7 +55,7 @@ def seal(pii: PiiKeys, body: dict[str, Any]) -> str:
 def unseal(pii: PiiKeys, sealed: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(sealed, dict):  # stored before bodies were sealed; gone within the TTL
         return sealed
-    return json.loads(pii.decrypt(sealed))
+    return orjson.loads(pii.decrypt(sealed))
 
 
 def claim(digest: str) -> str:
@@ -68,7 +76,7 @@ def record(pii: PiiKeys, reply: StoredReply) -> str:
 
 
 def parse(pii: PiiKeys, raw: str) -> Pending | StoredReply:
-    found = json.loads(raw)
+    found = orjson.loads(raw)
     if found["state"] == "pending":
         return Pending(found["hash"])
     return StoredReply(found["hash"], found["status"], unseal(pii, found["body"]))

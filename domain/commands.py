@@ -5,8 +5,9 @@ Both travel as JSON through a lane (`workers/lanes.py`). `subject`, `key` and
 `reply_to` is the outcome channel of the web process that waits for it.
 """
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+import orjson
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,9 @@ Command = HoldCommand | Change
 
 
 def dumps(command: Command) -> str:
-    return json.dumps(asdict(command), separators=(",", ":"))
+    return orjson.dumps(command).decode()
 
 
-def loads(raw: str) -> Command:
-    fields = json.loads(raw)
+def loads(raw: str | bytes) -> Command:
+    fields = orjson.loads(raw)
     return Change(**fields) if "kind" in fields else HoldCommand(**fields)

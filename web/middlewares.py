@@ -5,6 +5,7 @@ Every response, including unknown routes and crashes, leaves with an
 goes to the log, never to the client.
 """
 
+import logging
 import re
 import time
 
@@ -25,6 +26,7 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _MANAGE_TOKEN = re.compile(r"(/manage/)[^/]+")
 _log = structlog.get_logger("web")
 _access = structlog.get_logger("web.access")
+_ACCESS_LEVEL = logging.getLogger("web.access")
 
 _HTTP_CODES = {
     400: ErrorCode.BAD_REQUEST,
@@ -107,11 +109,12 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     route = _route_name(request)
     HTTP_REQUESTS.labels(request.method, route, str(response.status)).inc()
     HTTP_LATENCY.labels(request.method, route).observe(elapsed)
-    _access.info(
-        "request",
-        method=request.method,
-        path=logged_path(request.path),
-        status=response.status,
-        duration_ms=round(elapsed * 1000, 2),
-    )
+    if _ACCESS_LEVEL.isEnabledFor(logging.INFO):  # else structlog would still build the event
+        _access.info(
+            "request",
+            method=request.method,
+            path=logged_path(request.path),
+            status=response.status,
+            duration_ms=round(elapsed * 1000, 2),
+        )
     return response

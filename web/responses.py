@@ -1,11 +1,12 @@
 """JSON replies, and refusals rendered as the contract's error envelope."""
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 
+from common.stored_replies import LIKE_JSON
 from domain.errors import Refused
 from web.errors import error_body, headers_of, status_of
 
@@ -31,16 +32,18 @@ class TextReply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def dumps(body: Any) -> str:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
+def dumps(body: Any) -> bytes:
+    """Compact UTF-8 JSON; what JSON has no type for (a datetime, a dataclass) as its `str`."""
+    return orjson.dumps(body, default=str, option=LIKE_JSON)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON reply no cache may keep: replies carry customer data, tokens or both."""
     return web.Response(
         status=status,
-        text=dumps(body),
+        body=dumps(body),
         content_type="application/json",
+        charset="utf-8",
         headers={"Cache-Control": "no-store", **(headers or {})},
     )
 

@@ -344,7 +344,7 @@ async def _read_json(request: web.Request) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(ErrorCode.BAD_REQUEST, "request body is not valid UTF-8 JSON") from None
-    if nests_deeper_than(text, MAX_JSON_DEPTH):
+    if _brackets(raw) > MAX_JSON_DEPTH and nests_deeper_than(text, MAX_JSON_DEPTH):
         raise ApiError(
             ErrorCode.BAD_REQUEST, f"request body nests deeper than {MAX_JSON_DEPTH} levels"
         )
@@ -354,6 +354,12 @@ async def _read_json(request: web.Request) -> Any:
         raise ApiError(ErrorCode.BAD_REQUEST, "request body is not valid UTF-8 JSON") from None
     _reject_unstorable(body)
     return body
+
+
+def _brackets(raw: bytes) -> int:
+    """Opening brackets, in strings or not: no deeper nesting than this is possible."""
+    return raw.count(b"[") + raw.count(b"{")
+
 
 
 def _validate(model: type[BaseModel] | None, raw: Any) -> Any:

@@ -30,6 +30,7 @@ from common.settings import Settings
 from workers.context import RequestContext
 from workers.resources import CloseResources
 from workers.startup import FreezeStartupObjects
+from workers.stopping import EndParkedDrainer
 from workers.tasks import Task
 
 MAX_RETRIES = 5
@@ -48,6 +49,7 @@ def build_broker(settings: Settings) -> RedisBroker:
         CurrentMessage(),
         AsyncIO(),
         CloseResources(),
+        EndParkedDrainer(),
         RequestContext(),
         FreezeStartupObjects(),
     ]

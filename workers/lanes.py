@@ -14,9 +14,14 @@ published; a drainer that dies in between leaves them to be applied again, which
 changes nothing (each outcome is stored with what it decided). The scheduler's
 sweep marks ready the lanes whose drainer died (`sweep`).
 
-Waking: the web sends a `drain_lanes` message only when no message is queued
-already (the wake key, set with the command and cleared when the message
-starts), so a rush costs one message per batch, not one per request.
+Waking: one drainer stays on (`drain`): when no lane is ready it parks on a
+blocking read of the signal list, which every command pushes to, so a command
+that finds no work in progress is applied at once, without a message. The live
+drainer claims the wake key and renews it every turn; the web sends a
+`drain_lanes` message only when the key is not set (no drainer is live or
+queued: it was killed, or the workers just started). A drainer hands over to a
+fresh message after `LIFETIME_SECONDS` (Dramatiq's time limit bounds a message),
+and a newer drainer's claim ends an older one after its batch, so one stays on.
 
 Pending marks: while a hold is queued, `pending:{booking}` names its owner and
 lane, so a poll can say `pending` and a change can find the lane of a hold not
@@ -32,6 +37,7 @@ whatever frees capacity deletes it.
 """
 
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -50,8 +56,13 @@ CHANGES_PER_LANE = 10
 LANES_PER_BATCH = 32
 LOCK_MS = 5_000
 """A killed drainer blocks its lanes this long at most."""
-DRAIN_WAKE_MS = 5_000
-"""A queued drain message not started by then is presumed lost, and sent again."""
+DRAIN_WAKE_MS = 2_000
+"""A drainer's claim not renewed for this long (it was killed), or a queued message
+not started by then (lost), lets the web send a message again."""
+PARK_SECONDS = 0.5
+"""One blocking read of a parked drainer; between reads it renews its claim."""
+LIFETIME_SECONDS = 60.0
+"""A drainer hands over to a fresh message after this long (within Dramatiq's time limit)."""
 ADMISSION_MS = 5_000
 """How long the web may go by a slot's admission count without Postgres."""
 PROBE_MS = 1_000
@@ -69,16 +80,22 @@ def lane_for(person_id: object | None, slot_id: object) -> str:
 def append(lane: str, command: Command) -> list[tuple[Any, ...]]:
     """The Redis commands that queue `command` in `lane`, to send in one round trip.
 
-    The last reply is true when the caller must send a `drain_lanes` message: a
-    queued drainer takes this command too, and one holding the lane marks it ready
-    again after releasing it, so only the first command since the last wake sends one.
+    The last reply is true when the caller must send a `drain_lanes` message: no
+    drainer is live or queued (a live one takes this command too, and one holding
+    the lane marks it ready again after releasing it).
     """
     return [
         ("RPUSH", keys.lane(lane), dumps(command)),
         ("SADD", keys.ACTIVE_LANES, lane),
         ("SADD", keys.READY_LANES, lane),
-        ("SET", keys.DRAIN_WAKE, "1", "NX", "PX", DRAIN_WAKE_MS),
+        *signal(),
+        ("SET", keys.DRAIN_WAKE, "queued", "NX", "PX", DRAIN_WAKE_MS),
     ]
+
+
+def signal() -> list[tuple[Any, ...]]:
+    """The Redis commands that wake a parked drainer (the list keeps one element at most)."""
+    return [("LPUSH", keys.LANES_SIGNAL, "1"), ("LTRIM", keys.LANES_SIGNAL, 0, 0)]
 
 
 def mark_pending(booking_id: str, owner: str, lane: str, ttl_seconds: int) -> tuple[Any, ...]:
@@ -154,11 +171,50 @@ return 0
 """
 
 
-async def drain(client: Redis, apply: Apply) -> None:
-    """Applies ready lanes until none is left (the body of the `drain_lanes` task)."""
-    await client.delete(keys.DRAIN_WAKE)
-    while lanes := await client.spop(keys.READY_LANES, LANES_PER_BATCH):
-        await _drain(client, apply, lanes)
+# Renews a drainer's claim on the wake key (or claims it again if it lapsed during a
+# long batch), unless a newer drainer took it over or a message for one was sent.
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+  return 1
+end
+return 0
+"""
+
+
+async def drain(
+    client: Redis, apply: Apply, relay: Callable[[], None], stopping: Callable[[], bool]
+) -> None:
+    """Applies ready lanes as they come (the body of the `drain_lanes` task).
+
+    Parks on the signal list while no lane is ready; after `LIFETIME_SECONDS`
+    sends `relay` (a fresh message) while still holding its claim, so no command
+    waits for the web to send one. Ends early, after its batch, when a newer
+    drainer claimed the wake key (or a message for one was sent); and when
+    `stopping` (its worker stops), letting its claim go and relaying any lane
+    still ready to the other workers.
+    """
+    claim = str(uuid.uuid4())
+    await client.set(keys.DRAIN_WAKE, claim, px=DRAIN_WAKE_MS)
+    ends = time.monotonic() + LIFETIME_SECONDS
+    while not stopping():
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.eval(_RENEW, 1, keys.DRAIN_WAKE, claim, DRAIN_WAKE_MS)
+            pipe.spop(keys.READY_LANES, LANES_PER_BATCH)
+            renewed, lanes = await pipe.execute()
+        if lanes:
+            await _drain(client, apply, lanes)
+        if not renewed:
+            return
+        if time.monotonic() >= ends:
+            relay()
+            return
+        if not lanes:
+            await client.blpop([keys.LANES_SIGNAL], timeout=PARK_SECONDS)
+    await client.eval(_RELEASE, 1, keys.DRAIN_WAKE, claim)
+    if await client.scard(keys.READY_LANES):
+        relay()
 
 
 async def _drain(client: Redis, apply: Apply, lanes: list[str]) -> None:
@@ -277,21 +333,28 @@ return 0
 
 
 def sweep(client: redis.Redis, wake: Callable[[], None]) -> int:
-    """Marks ready the lanes that hold commands and have no drainer (it was killed).
+    """Marks ready the lanes that hold commands and that no drainer will take.
 
     A drainer killed mid-batch took its lanes off the ready set; once their locks
-    lapse this marks them ready again and wakes a drainer (Dramatiq would redeliver
-    the killed worker's message after the broker's heartbeat timeout; this sweep
-    usually gets there first). Returns how many lanes it marked.
+    lapse this marks them ready again. A lane still ready waits for the live
+    drainer, unless there is none (its claim lapsed). Either way it signals and
+    sends a drainer: a newer one takes over (Dramatiq would redeliver the killed
+    worker's message only after the broker's heartbeat timeout). Returns how many
+    lanes it marked.
     """
+    live = client.exists(keys.DRAIN_WAKE)
     kicked = []
     for raw in client.smembers(keys.ACTIVE_LANES):
         lane = raw.decode() if isinstance(raw, bytes) else raw
         if client.llen(keys.lane(lane)) == 0:
             client.eval(_FORGET_IF_EMPTY, 2, keys.ACTIVE_LANES, keys.lane(lane), lane)
-        elif not client.exists(keys.lane_lock(lane)):
+        elif client.exists(keys.lane_lock(lane)):
+            continue
+        elif not live or not client.sismember(keys.READY_LANES, lane):
             kicked.append(lane)
     if kicked:
         client.sadd(keys.READY_LANES, *kicked)
+        for command in signal():
+            client.execute_command(*command)
         wake()
     return len(kicked)

@@ -11,11 +11,11 @@ as after a slow worker. Nothing is lost, since the outcome is also stored.
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import redis.exceptions
 import structlog
 from redis.asyncio import Redis
@@ -31,19 +31,21 @@ SUBSCRIBE_WAIT_SECONDS = 2
 _log = structlog.get_logger("workers.outcomes")
 
 
-def encode(command_id: str, outcome: Outcome) -> str:
-    return json.dumps({"id": command_id, "outcome": outcome.to_json()})
+def encode(command_id: str, outcome: dict[str, Any]) -> bytes:
+    """The pub/sub message carrying an outcome (`Outcome.to_json`) to its request."""
+    return orjson.dumps({"id": command_id, "outcome": outcome})
 
 
-def decode(data: str) -> tuple[str, Outcome]:
-    message = json.loads(data)
+def decode(data: str | bytes) -> tuple[str, Outcome]:
+    message = orjson.loads(data)
     return message["id"], Outcome.from_json(message["outcome"])
 
 
 def deliver(pipe: Any, pii: PiiKeys, command: Command, outcome: Outcome, ttl_seconds: int) -> None:
     """Hands `outcome` to the waiting request and stores it for replays, in `pipe`."""
-    pipe.publish(command.reply_to, encode(command.command_id, outcome))
-    record = stored_replies.record(pii, StoredReply(command.digest, None, outcome.to_json()))
+    body = outcome.to_json()
+    pipe.publish(command.reply_to, encode(command.command_id, body))
+    record = stored_replies.record(pii, StoredReply(command.digest, None, body))
     pipe.set(keys.idempotency(command.subject, command.key), record, ex=ttl_seconds)
 
 

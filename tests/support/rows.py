@@ -3,12 +3,18 @@
 import datetime as dt
 import json
 import uuid
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from common.ids import new_id
 
-SOON = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
+_DUBAI = ZoneInfo("Asia/Dubai")
+SOON = dt.datetime.combine(
+    dt.datetime.now(_DUBAI).date() + dt.timedelta(days=2), dt.time(10), _DUBAI
+).astimezone(dt.UTC)
+"""10:00 in Dubai (the default location's zone) two days ahead: tests add hours to it and
+stay on one local (and UTC) day, whatever the hour they run at."""
 
 
 async def location(db: asyncpg.Connection, tz: str = "Asia/Dubai") -> uuid.UUID:
