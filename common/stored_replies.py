@@ -47,7 +47,6 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, default=str, option=LIKE_JSON).decode()
 
 
-
 def seal(pii: PiiKeys, body: dict[str, Any]) -> str:
     return pii.encrypt(_dumps(body))
 

@@ -361,7 +361,6 @@ def _brackets(raw: bytes) -> int:
     return raw.count(b"[") + raw.count(b"{")
 
 
-
 def _validate(model: type[BaseModel] | None, raw: Any) -> Any:
     if model is None:
         return None
