@@ -34,10 +34,22 @@ _log = structlog.get_logger("actors.holds")
 
 
 @declare(DRAIN_LANES, max_retries=MAX_RETRIES)
-async def drain_lanes() -> None:
+async def drain_lanes(helper: bool = False) -> None:
+    """The live drainer, or (`helper`) one that drains beside it while lanes wait."""
     broker = dramatiq.get_broker()
+
+    def send_helper() -> None:
+        send(broker, DRAIN_LANES, True)
+
+    if helper:
+        await lanes.help_drain(resources().redis, apply, send_helper)
+        return
     await lanes.drain(
-        resources().redis, apply, relay=lambda: send(broker, DRAIN_LANES), stopping=STOPPING.is_set
+        resources().redis,
+        apply,
+        relay=lambda: send(broker, DRAIN_LANES),
+        stopping=STOPPING.is_set,
+        helper=send_helper,
     )
 
 

@@ -39,6 +39,8 @@ READY_LANES = "lanes:ready"
 DRAIN_WAKE = "lanes:wake"
 """Claimed by the live drainer (renewed while it runs), or set by the web with the
 `drain_lanes` message it sent: while set, no other message is sent."""
+DRAIN_HELP = "lanes:help"
+"""Set for a moment after a helper drainer was sent, so helpers join one at a time."""
 LANES_SIGNAL = "lanes:signal"
 """At most one element, pushed with every command: wakes the drainer parked on it."""
 

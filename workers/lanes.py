@@ -22,6 +22,9 @@ drainer claims the wake key and renews it every turn; the web sends a
 queued: it was killed, or the workers just started). A drainer hands over to a
 fresh message after `LIFETIME_SECONDS` (Dramatiq's time limit bounds a message),
 and a newer drainer's claim ends an older one after its batch, so one stays on.
+When a turn finds more lanes ready than one batch takes, it sends a helper
+(`help_drain`, at most one per `HELP_MS`): helpers drain side by side on other
+threads and processes until no lane is ready, then end; they neither claim nor park.
 
 Pending marks: while a hold is queued, `pending:{booking}` names its owner and
 lane, so a poll can say `pending` and a change can find the lane of a hold not
@@ -63,6 +66,8 @@ PARK_SECONDS = 0.5
 """One blocking read of a parked drainer; between reads it renews its claim."""
 LIFETIME_SECONDS = 60.0
 """A drainer hands over to a fresh message after this long (within Dramatiq's time limit)."""
+HELP_MS = 200
+"""While lanes wait beyond a full batch, one more helper is sent this often at most."""
 ADMISSION_MS = 5_000
 """How long the web may go by a slot's admission count without Postgres."""
 PROBE_MS = 1_000
@@ -184,7 +189,11 @@ return 0
 
 
 async def drain(
-    client: Redis, apply: Apply, relay: Callable[[], None], stopping: Callable[[], bool]
+    client: Redis,
+    apply: Apply,
+    relay: Callable[[], None],
+    stopping: Callable[[], bool],
+    helper: Callable[[], None],
 ) -> None:
     """Applies ready lanes as they come (the body of the `drain_lanes` task).
 
@@ -204,6 +213,7 @@ async def drain(
             pipe.spop(keys.READY_LANES, LANES_PER_BATCH)
             renewed, lanes = await pipe.execute()
         if lanes:
+            await _ask_for_help(client, lanes, helper)
             await _drain(client, apply, lanes)
         if not renewed:
             return
@@ -215,6 +225,22 @@ async def drain(
     await client.eval(_RELEASE, 1, keys.DRAIN_WAKE, claim)
     if await client.scard(keys.READY_LANES):
         relay()
+
+
+async def help_drain(client: Redis, apply: Apply, helper: Callable[[], None]) -> None:
+    """Applies ready lanes until none is left, beside the live drainer (the body of a
+    `drain_lanes` message sent as a helper)."""
+    while lanes := await client.spop(keys.READY_LANES, LANES_PER_BATCH):
+        await _ask_for_help(client, lanes, helper)
+        await _drain(client, apply, lanes)
+
+
+async def _ask_for_help(client: Redis, lanes: list[str], helper: Callable[[], None]) -> None:
+    """Sends one more helper if a full batch left lanes waiting and none was sent lately."""
+    if len(lanes) < LANES_PER_BATCH or not await client.scard(keys.READY_LANES):
+        return
+    if await client.set(keys.DRAIN_HELP, "1", nx=True, px=HELP_MS):
+        helper()
 
 
 async def _drain(client: Redis, apply: Apply, lanes: list[str]) -> None:

@@ -1,8 +1,9 @@
 """The lanes' drainer on a real Redis: it stays on, parked, so that a command that
 finds no work in progress is applied at once, without a Dramatiq message; it gives
-way to a newer drainer, hands over at the end of its life and ends when its worker
-stops. The batch it applies is recorded here (`actors/holds.py` applies it for real,
-which `test_bookings.py` covers); the lanes' Redis protocol is the real one."""
+way to a newer drainer, hands over at the end of its life, sends a helper when more
+lanes wait than a batch takes, and ends when its worker stops. The batch it applies
+is recorded here (`actors/holds.py` applies it for real, which `test_bookings.py`
+covers); the lanes' Redis protocol is the real one."""
 
 import asyncio
 import datetime as dt
@@ -93,13 +94,16 @@ class Drainer:
     """One `lanes.drain` running as a task, with its relays counted and a stop switch."""
 
     def __init__(self, client: Redis, recorder: Recorder) -> None:
-        self.relays = 0
+        self.relays = self.helpers = 0
         self.stop = threading.Event()
-        drain = lanes.drain(client, recorder, self._relay, self.stop.is_set)
+        drain = lanes.drain(client, recorder, self._relay, self.stop.is_set, self._helper)
         self.task = asyncio.create_task(drain)
 
     def _relay(self) -> None:
         self.relays += 1
+
+    def _helper(self) -> None:
+        self.helpers += 1
 
 
 async def test_a_parked_drainer_applies_a_new_command_without_a_message(client: Redis) -> None:
@@ -157,6 +161,30 @@ async def test_a_drainer_at_the_end_of_its_life_relays_holding_its_claim(
     assert drainer.relays == 1
     assert await client.exists(keys.DRAIN_WAKE) == 1  # the web sends nothing meanwhile
     assert not await _append(client, _command())
+
+
+async def test_more_lanes_than_a_batch_takes_send_one_helper(client: Redis) -> None:
+    recorder = Recorder()
+    commands = [_command() for _ in range(lanes.LANES_PER_BATCH + 5)]
+    for n, command in enumerate(commands):
+        async with client.pipeline(transaction=False) as pipe:
+            for name, *args in lanes.append(f"lane-{n}", command):
+                pipe.execute_command(name, *args)
+            await pipe.execute()
+    drainer = Drainer(client, recorder)
+    await _until(lambda: len(recorder.applied) == len(commands), "not every lane was applied")
+    drainer.stop.set()
+    await asyncio.wait_for(drainer.task, WAIT_SECONDS)
+    assert drainer.helpers == 1
+
+
+async def test_a_helper_drains_what_is_ready_and_ends(client: Redis) -> None:
+    recorder = Recorder()
+    command = _command()
+    await _append(client, command)
+    await asyncio.wait_for(lanes.help_drain(client, recorder, lambda: None), WAIT_SECONDS)
+    assert recorder.applied == [command.command_id]
+    assert await client.get(keys.DRAIN_WAKE) == "queued"  # a helper claims nothing
 
 
 async def test_a_hold_after_the_workers_went_quiet_is_answered_without_a_message(
