@@ -34,6 +34,7 @@ migrate: $(STAMP)
 	$(BIN)/python -m cli migrate
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "make bench drives the servers with wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench
 
 soak: $(STAMP)
