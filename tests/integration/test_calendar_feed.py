@@ -9,9 +9,21 @@ import dramatiq
 import icalendar
 import pytest
 
+from common.settings import ExposureVariant, Settings
 from tests.support import rows
 from tests.support.api import Api, token
 from tests.support.exposure import expose
+
+SHOW_ALL = "show-all"
+"""An exposure variant showing a person's every slot: these tests book several of them."""
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    wide = ExposureVariant(person_min=10, person_max=10, fairness=False)
+    return settings.model_copy(
+        update={"exposure_variants": {**settings.exposure_variants, SHOW_ALL: wide}}
+    )
 
 
 @pytest.fixture
@@ -24,7 +36,7 @@ async def _book(
 ) -> str:
     """A visitor's booking of the slot, after `GET /v1/slots` showed it (contract §10)."""
     visitor = token(["user"])
-    await expose(api, db, visitor, slot, person=True)
+    await expose(api, db, visitor, slot, person=True, variant=SHOW_ALL)
     body = {"slot_id": str(slot), "customer": {"name": "Ann Lee", "phone": "+971501234567"}}
     held = await api.post("/v1/bookings", token=visitor, json=body)
     assert held.status == 201, held.json

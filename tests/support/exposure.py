@@ -12,7 +12,13 @@ WAIT_SECONDS = 10
 
 
 async def expose(
-    api: Api, db: asyncpg.Connection, visitor: str, slot_id: uuid.UUID, *, person: bool = False
+    api: Api,
+    db: asyncpg.Connection,
+    visitor: str,
+    slot_id: uuid.UUID,
+    *,
+    person: bool = False,
+    variant: str | None = None,
 ) -> None:
     """`GET /v1/slots` as `visitor` for the slot's location (or its person) and local date
     until the slot is shown: a web process drops its cached availability when Postgres
@@ -30,7 +36,8 @@ async def expose(
         params["person_id"] = str(row["person_id"])
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while True:
-        shown = await api.get("/v1/slots", token=visitor, params=params)
+        headers = {"X-Exposure-Variant": variant} if variant else None
+        shown = await api.get("/v1/slots", token=visitor, params=params, headers=headers)
         assert shown.status == 200, shown.json
         if str(slot_id) in [s["id"] for s in shown.json["slots"]]:
             return
