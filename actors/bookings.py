@@ -8,6 +8,7 @@ then replaces the web's claim (or its 202) in Redis and goes to the waiting requ
 """
 
 import asyncio
+from typing import Any
 
 from common.metrics import BOOKING_OUTCOMES, HOLD_TO_CONFIRM
 from common.settings import get_settings
@@ -20,8 +21,8 @@ from workers.resources import resources
 _PAST_TENSE = {"confirm": "confirmed", "cancel": "cancelled", "reschedule": "rescheduled"}
 
 
-async def apply_changes(lanes_changes: list[list[Change]]) -> None:
-    """Applies each lane's changes in order, the lanes concurrently; publishes the outcomes.
+async def apply_changes(lanes_changes: list[list[Change]]) -> list[ChangeResult]:
+    """Applies each lane's changes in order, the lanes concurrently.
 
     A failure is raised once every lane has had its turn; nothing is published
     then, and the lanes keep their commands (applied ones replay their outcome).
@@ -32,7 +33,7 @@ async def apply_changes(lanes_changes: list[list[Change]]) -> None:
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         raise failures[0]
-    await _publish([r for lane_results in results for r in lane_results])  # type: ignore[union-attr]
+    return [r for lane_results in results for r in lane_results]  # type: ignore[union-attr]
 
 
 async def _apply_in_order(changes: list[Change]) -> list[ChangeResult]:
@@ -53,17 +54,16 @@ async def _apply_in_order(changes: list[Change]) -> list[ChangeResult]:
     return results
 
 
-async def _publish(results: list[ChangeResult]) -> None:
+def publish(pipe: Any, results: list[ChangeResult]) -> None:
+    """Adds to `pipe` what hands each outcome to its requester and sets the slots' counts."""
     found = resources()
     ttl = get_settings().idempotency_ttl_seconds
-    async with found.redis.pipeline(transaction=False) as pipe:
-        for result in results:
-            outcomes.deliver(pipe, found.pii, result.change, result.outcome, ttl)
-            lanes.forget_counts(pipe, result.freed - set(result.left))
-            lanes.set_counts(pipe, {s: (n.count, n.valid_ms) for s, n in result.left.items()})
-            if result.outcome.booking is not None and not result.replayed:
-                _count(result.change.kind, result.outcome.booking)
-        await pipe.execute()
+    for result in results:
+        outcomes.deliver(pipe, found.pii, result.change, result.outcome, ttl)
+        lanes.forget_counts(pipe, result.freed - set(result.left))
+        lanes.set_counts(pipe, {s: (n.count, n.valid_ms) for s, n in result.left.items()})
+        if result.outcome.booking is not None and not result.replayed:
+            _count(result.change.kind, result.outcome.booking)
 
 
 def _count(kind: str, booking: BookingRecord) -> None:

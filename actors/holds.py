@@ -6,10 +6,13 @@ lane's changes in order (`actors/bookings.py`), then hands each outcome to its
 requester and sets the admission counts of the slots the batch decided about.
 """
 
+from typing import Any
+
 import dramatiq
 import structlog
 
 from actors.bookings import apply_changes
+from actors.bookings import publish as publish_changes
 from common.metrics import BOOKING_OUTCOMES, SLOT_CONFLICTS
 from common.settings import get_settings
 from db.holds import Applied, apply_holds
@@ -53,11 +56,9 @@ async def drain_lanes(helper: bool = False) -> None:
     )
 
 
-async def apply(holds: list[HoldCommand], changes: list[list[Change]]) -> None:
-    if holds:
-        await _apply_holds(holds)
-    if changes:
-        await apply_changes(changes)
+async def apply(holds: list[HoldCommand], changes: list[list[Change]]) -> lanes.Publish:
+    applied = await _apply_holds(holds) if holds else None
+    changed = await apply_changes(changes) if changes else []
     request_ids = {c.request_id for c in holds} | {c.request_id for run in changes for c in run}
     _log.info(
         "lanes_batch_applied",
@@ -65,12 +66,19 @@ async def apply(holds: list[HoldCommand], changes: list[list[Change]]) -> None:
         request_ids=sorted(r for r in request_ids if r),
     )
 
+    def publish(pipe: Any) -> None:
+        if applied is not None:
+            _publish(pipe, applied)
+        publish_changes(pipe, changed)
 
-async def _apply_holds(holds: list[HoldCommand]) -> None:
+    return publish
+
+
+async def _apply_holds(holds: list[HoldCommand]) -> Applied:
     found = resources()
     settings = get_settings()
     async with found.engine.begin() as conn:
-        applied = await apply_holds(
+        return await apply_holds(
             conn,
             holds,
             found.pii,
@@ -78,22 +86,19 @@ async def _apply_holds(holds: list[HoldCommand]) -> None:
             settings.idempotency_ttl_seconds,
             settings.max_live_holds,
         )
-    await _publish(applied)
 
 
-async def _publish(applied: Applied) -> None:
+def _publish(pipe: Any, applied: Applied) -> None:
     """Hands each outcome to its requester (waiting, replaying or polling); counts what is left."""
     found = resources()
     ttl = get_settings().idempotency_ttl_seconds
-    async with found.redis.pipeline(transaction=False) as pipe:
-        lanes.set_counts(pipe, {s: (left.count, left.valid_ms) for s, left in applied.left.items()})
-        for result in applied.results:
-            command, outcome = result.command, result.outcome
-            outcomes.deliver(pipe, found.pii, command, outcome, ttl)
-            refused = outcome.to_json() if outcome.code is not None else None
-            lanes.settle_hold(pipe, command, refused)
-            _count(outcome.code)
-        await pipe.execute()
+    lanes.set_counts(pipe, {s: (left.count, left.valid_ms) for s, left in applied.left.items()})
+    for result in applied.results:
+        command, outcome = result.command, result.outcome
+        outcomes.deliver(pipe, found.pii, command, outcome, ttl)
+        refused = outcome.to_json() if outcome.code is not None else None
+        lanes.settle_hold(pipe, command, refused)
+        _count(outcome.code)
 
 
 def _count(code: ErrorCode | None) -> None:

@@ -158,8 +158,14 @@ end
 
 # --- the workers' side -------------------------------------------------------------------
 
-Apply = Callable[[list[HoldCommand], list[list[Change]]], Awaitable[None]]
-"""Applies one batch: the holds of every lane together, and each lane's changes in order."""
+Publish = Callable[[Any], None]
+"""Adds to a Redis pipeline the commands that hand a batch's outcomes to their requesters."""
+Apply = Callable[[list[HoldCommand], list[list[Change]]], Awaitable[Publish]]
+"""Applies one batch: the holds of every lane together, and each lane's changes in order.
+
+Returns what publishes its outcomes: the drainer sends that in one round trip with the
+commands that take the batch off its lanes and release them, publishing first.
+"""
 
 # Trims the batch off the list only if it is still at the head: a second drainer
 # (after a lock expired) may already have applied and trimmed it.
@@ -172,6 +178,13 @@ return 0
 """
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# Releases a lane's lock (if still ours) and marks the lane ready again if commands
+# came while it was locked (or were not applied).
+_RELEASE_LANE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('LLEN', KEYS[2]) > 0 then return redis.call('SADD', KEYS[3], ARGV[2]) end
 return 0
 """
 
@@ -245,59 +258,64 @@ async def _ask_for_help(client: Redis, lanes: list[str], helper: Callable[[], No
 
 async def _drain(client: Redis, apply: Apply, lanes: list[str]) -> None:
     token = str(uuid.uuid4())
+    queued = await _lock(client, lanes, token)
+    async with client.pipeline(transaction=False) as pipe:
+        try:
+            await _apply_isolating_failures(apply, queued, pipe)
+        finally:
+            for lane in queued:
+                pipe.eval(
+                    _RELEASE_LANE, 3, keys.lane_lock(lane), keys.lane(lane), keys.READY_LANES,
+                    token, lane,
+                )  # fmt: skip
+            await pipe.execute()
+
+
+async def _lock(client: Redis, lanes: list[str], token: str) -> dict[str, list[str]]:
+    """Locks the lanes no other drainer holds; the commands at the head of each.
+
+    Every lane's head is read with its lock, in one round trip: a lane locked by
+    another drainer is read for nothing, which costs less than a second trip.
+    """
     async with client.pipeline(transaction=False) as pipe:
         for lane in lanes:
             pipe.set(keys.lane_lock(lane), token, nx=True, px=LOCK_MS)
-        taken = await pipe.execute()
-    locked = [lane for lane, ok in zip(lanes, taken, strict=True) if ok]
-    try:
-        await _apply_isolating_failures(client, apply, locked)
-    finally:
-        async with client.pipeline(transaction=False) as pipe:
-            for lane in locked:
-                pipe.eval(_RELEASE, 1, keys.lane_lock(lane), token)
-                pipe.llen(keys.lane(lane))
-            released = await pipe.execute()
-        # Commands that came while the lanes were locked (or were not applied) wait again.
-        waiting = [lane for lane, left in zip(locked, released[1::2], strict=True) if left]
-        if waiting:
-            await client.sadd(keys.READY_LANES, *waiting)
+            pipe.lrange(keys.lane(lane), 0, BATCH_SIZE - 1)
+        replies = await pipe.execute()
+    taken, heads = replies[::2], replies[1::2]
+    return {lane: raw for lane, ok, raw in zip(lanes, taken, heads, strict=True) if ok}
 
 
-async def _apply_isolating_failures(client: Redis, apply: Apply, lanes: list[str]) -> None:
+async def _apply_isolating_failures(apply: Apply, queued: dict[str, list[str]], pipe: Any) -> None:
     """One batch for all the lanes; if it fails, one per lane, so that a command that
     cannot be applied holds up its own lane only (the error then retries the message)."""
     try:
-        await _apply_batch(client, apply, lanes)
+        await _apply_batch(apply, queued, pipe)
         return
     except Exception:
-        if len(lanes) <= 1:
+        if len(queued) <= 1:
             raise
     failures = []
-    for lane in lanes:
+    for lane, raw in queued.items():
         try:
-            await _apply_batch(client, apply, [lane])
+            await _apply_batch(apply, {lane: raw}, pipe)
         except Exception as exc:  # re-raised below, after the other lanes had their turn
             failures.append(exc)
     if failures:
         raise failures[0]
 
 
-async def _apply_batch(client: Redis, apply: Apply, lanes: list[str]) -> None:
-    async with client.pipeline(transaction=False) as pipe:
-        for lane in lanes:
-            pipe.lrange(keys.lane(lane), 0, BATCH_SIZE - 1)
-        queued = dict(zip(lanes, await pipe.execute(), strict=True))
+async def _apply_batch(apply: Apply, queued: dict[str, list[str]], pipe: Any) -> None:
+    """Applies the lanes' heads; adds to `pipe` their outcomes, then their trims."""
     heads = {lane: _head(raw) for lane, raw in queued.items() if raw}
     if not heads:
         return
     holds = [c for commands in heads.values() for c in commands if isinstance(c, HoldCommand)]
     changes = [commands for commands in heads.values() if isinstance(commands[0], Change)]
-    await apply(holds, changes)  # type: ignore[arg-type]  # _head keeps a head's kind
-    async with client.pipeline(transaction=False) as pipe:
-        for lane, commands in heads.items():
-            pipe.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), queued[lane][0], len(commands))
-        await pipe.execute()
+    publish = await apply(holds, changes)  # type: ignore[arg-type]  # _head keeps a head's kind
+    publish(pipe)
+    for lane, commands in heads.items():
+        pipe.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), queued[lane][0], len(commands))
 
 
 def _head(raw: list[str]) -> list[Command]:

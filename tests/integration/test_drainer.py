@@ -33,9 +33,12 @@ class Recorder:
     def __init__(self) -> None:
         self.applied: list[str] = []
 
-    async def __call__(self, holds: list[HoldCommand], changes: list[list[Change]]) -> None:
+    async def __call__(
+        self, holds: list[HoldCommand], changes: list[list[Change]]
+    ) -> lanes.Publish:
         self.applied += [c.command_id for c in holds]
         self.applied += [c.command_id for run in changes for c in run]
+        return lambda pipe: None
 
 
 def _command() -> HoldCommand:
