@@ -17,8 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pii import PiiKeys
 from common.stored_replies import StoredReply
-from db import idempotency, outbox, waitlist
-from db.slots import Left, Place, left_on, lock_with_neighbours, release_lapsed_holds, save_counters
+from db import idempotency, outbox, waitlist, writes
+from db.slots import (
+    RELEASE_LAPSED_CTES,
+    Left,
+    Place,
+    counters_write,
+    left_on,
+    lock_with_neighbours,
+    released,
+)
 from domain.capacity import SlotUse, hold_refusal
 from domain.commands import HoldCommand
 from domain.errors import ErrorCode, Refused
@@ -77,8 +85,7 @@ async def apply_holds(
     fresh = _first_of_each_key(c for c in commands if _key(c) not in decided)
     left: dict[str, Left] = {}
     if fresh:
-        batch = await _lock(conn, fresh)
-        expired = await release_lapsed_holds(conn, batch.slots)
+        batch, expired = await _lock(conn, fresh)
         wanted = sorted({uuid.UUID(c.slot_id) for c in fresh})
         request_id = fresh[0].request_id
         offered = await waitlist.offer(
@@ -90,10 +97,15 @@ async def apply_holds(
         hold_until = now + dt.timedelta(seconds=hold_ttl_seconds)
         for command in fresh:
             decided[_key(command)] = _decide(command, batch, now, hold_until, max_live_holds)
-        await _write(conn, batch, hold_until)
         replies = {_key(c): StoredReply(c.digest, None, decided[_key(c)].to_json()) for c in fresh}
-        await idempotency.store(conn, pii, replies, idempotency_ttl_seconds)
-        await _emit(conn, batch, expired, fresh)
+        await writes.run(
+            conn,
+            [
+                *_bookings_write(batch, hold_until),
+                idempotency.store_write(pii, replies, idempotency_ttl_seconds),
+                *_changes_writes(batch, expired, fresh),
+            ],
+        )
         left = left_on(batch.slots, wanted, now, batch.first_lapse)
     return Applied([HoldResult(c, decided[_key(c)]) for c in commands], left)
 
@@ -109,41 +121,57 @@ def _first_of_each_key(commands: Any) -> list[HoldCommand]:
     return list(firsts.values())
 
 
-# Active bookings of the batch's phones on its slots (one per phone, slot and UTC day),
-# and when the first hold among the locked slots lapses, in one round trip.
-_BOOKED_PHONES_AND_FIRST_LAPSE = text(
-    "SELECT slot_id, phone_hash, NULL::timestamptz AS lapse FROM bookings"
+# Run once the batch's slots are locked, in one round trip: releases the locked slots'
+# lapsed holds; finds the live bookings of the batch's phones on its slots (one per
+# phone, slot and UTC day) and when the first live hold among the locked slots lapses;
+# and locks each visitor of the batch. Visitors' holds are counted under these locks
+# (taken in one order, after the slots), so that batches of two lanes cannot both grant
+# a visitor's last hold. Every part reads the rows as they were before the statement,
+# so the holds it releases are left out by their deadline.
+_AFTER_LOCK = text(
+    f"WITH {RELEASE_LAPSED_CTES},"
+    " visitors AS MATERIALIZED (SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT"
+    " hashtextextended('holds:' || s, 0) AS k FROM unnest(CAST(:visitors AS text[])) AS s"
+    " ORDER BY k) AS v)"
+    " SELECT 'expired' AS kind, id, slot_id, location_id, person_id, NULL::text AS phone_hash,"
+    " NULL::timestamptz AS lapse FROM expired"
+    " UNION ALL SELECT 'booked', NULL, slot_id, NULL, NULL, phone_hash, NULL FROM bookings"
     " WHERE slot_id = ANY(:slots) AND phone_hash = ANY(:phones)"
-    " AND status IN ('held', 'confirmed') AND created_day = (now() AT TIME ZONE 'UTC')::date"
-    " UNION ALL SELECT NULL, NULL, min(hold_expires_at) FROM bookings"
+    " AND created_day = (now() AT TIME ZONE 'UTC')::date"
+    " AND (status = 'confirmed' OR (status = 'held' AND hold_expires_at > now()))"
+    " UNION ALL SELECT 'lapse', NULL, NULL, NULL, NULL, NULL, min(hold_expires_at) FROM bookings"
     " WHERE slot_id = ANY(:locked) AND status = 'held' AND hold_expires_at > now()"
+    " UNION ALL SELECT 'visitors', NULL, NULL, NULL, NULL, NULL, NULL"
+    " FROM (SELECT count(*) FROM visitors) AS locked_visitors"
 )
 
 
-async def _lock(conn: AsyncConnection, commands: list[HoldCommand]) -> _Batch:
+async def _lock(conn: AsyncConnection, commands: list[HoldCommand]) -> tuple[_Batch, list[dict]]:
+    """Locks the batch's slots and visitors; the batch as it stands, and the holds it released."""
     slot_ids = sorted({uuid.UUID(c.slot_id) for c in commands})
     slots, places = await lock_with_neighbours(conn, slot_ids)
     rows = (
         await conn.execute(
-            _BOOKED_PHONES_AND_FIRST_LAPSE,
+            _AFTER_LOCK,
             {
+                "locked": list(slots),
+                "visitors": _visitors(commands),
                 "slots": slot_ids,
                 "phones": sorted({c.phone_hash for c in commands}),
-                "locked": list(slots),
             },
         )
     ).all()
-    phones = {(r.slot_id, r.phone_hash) for r in rows if r.slot_id is not None}
-    first_lapse = next((r.lapse for r in rows if r.slot_id is None), None)
-    return _Batch(slots, places, phones, [], first_lapse, {})
+    expired = released(slots, [r for r in rows if r.kind == "expired"])
+    phones = {(r.slot_id, r.phone_hash) for r in rows if r.kind == "booked"}
+    first_lapse = next(r.lapse for r in rows if r.kind == "lapse")
+    return _Batch(slots, places, phones, [], first_lapse, {}), expired
 
 
-# Visitors' holds are counted under a lock per visitor (taken in one order, after the
-# slots), so that batches of two lanes cannot both grant a visitor's last hold.
-_LOCK_VISITORS = text(
-    "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('holds:' || s, 0)"
-    " AS k FROM unnest(CAST(:subjects AS text[])) AS s ORDER BY k) AS visitors"
-)
+def _visitors(commands: list[HoldCommand]) -> list[str]:
+    """Whose live holds are limited (staff hold for others, without a limit)."""
+    return sorted({c.subject for c in commands if not c.staff})
+
+
 _LIVE_HOLDS = text(
     "SELECT user_id, count(*)::int AS n FROM bookings WHERE user_id = ANY(:subjects)"
     " AND status = 'held' AND hold_expires_at > now() GROUP BY user_id"
@@ -151,10 +179,10 @@ _LIVE_HOLDS = text(
 
 
 async def _count_live_holds(conn: AsyncConnection, batch: _Batch, commands: list[HoldCommand]):
-    visitors = sorted({c.subject for c in commands if not c.staff})
+    """Counts the visitors' live holds, under the locks `_lock` took."""
+    visitors = _visitors(commands)
     if not visitors:
         return
-    await conn.execute(_LOCK_VISITORS, {"subjects": visitors})
     rows = await conn.execute(_LIVE_HOLDS, {"subjects": visitors})
     batch.live_holds = {v: 0 for v in visitors} | {r.user_id: r.n for r in rows}
 
@@ -222,47 +250,51 @@ def _decide(
     return Outcome(booking=booking, created=True, request_id=command.request_id)
 
 
-async def _write(conn: AsyncConnection, batch: _Batch, hold_until: dt.datetime) -> None:
-    if not batch.accepted:
-        return
+def _bookings_write(batch: _Batch, hold_until: dt.datetime) -> list[writes.Write]:
+    """The accepted holds' bookings, if any."""
     accepted = batch.accepted
-    await conn.execute(
-        text(
-            "INSERT INTO bookings (id, slot_id, location_id, person_id, user_id, customer_name,"
-            " customer_phone, customer_email, phone_hash, notes, status, hold_expires_at,"
-            " manage_token, manage_token_hash, locale)"
-            " SELECT c.id, c.slot_id, s.location_id, s.person_id, c.subject, c.name, c.phone,"
-            " c.email, c.phone_hash, c.notes, 'held', :until, c.token, c.token_hash, c.locale"
-            " FROM unnest(CAST(:ids AS uuid[]), CAST(:slots AS uuid[]), CAST(:subjects AS text[]),"
-            " CAST(:names AS text[]), CAST(:phones AS text[]), CAST(:emails AS text[]),"
-            " CAST(:hashes AS text[]), CAST(:notes AS text[]), CAST(:tokens AS text[]),"
-            " CAST(:token_hashes AS text[]), CAST(:locales AS text[]))"
-            " AS c(id, slot_id, subject, name, phone, email, phone_hash, notes, token, token_hash,"
-            " locale)"
-            " JOIN slot_instances s ON s.id = c.slot_id"
-        ),
-        {
-            "until": hold_until,
-            "ids": [c.booking_id for c in accepted],
-            "slots": [c.slot_id for c in accepted],
-            "subjects": [c.subject for c in accepted],
-            "names": [c.name for c in accepted],
-            "phones": [c.phone for c in accepted],
-            "emails": [c.email for c in accepted],
-            "hashes": [c.phone_hash for c in accepted],
-            "notes": [c.notes for c in accepted],
-            "tokens": [c.manage_token for c in accepted],
-            "token_hashes": [c.manage_hash for c in accepted],
-            "locales": [c.locale for c in accepted],
-        },
+    if not accepted:
+        return []
+    sql = (
+        "INSERT INTO bookings (id, slot_id, location_id, person_id, user_id, customer_name,"
+        " customer_phone, customer_email, phone_hash, notes, status, hold_expires_at,"
+        " manage_token, manage_token_hash, locale)"
+        " SELECT c.id, c.slot_id, s.location_id, s.person_id, c.subject, c.name, c.phone,"
+        " c.email, c.phone_hash, c.notes, 'held', :booking_until, c.token, c.token_hash,"
+        " c.locale FROM unnest(CAST(:booking_ids AS uuid[]), CAST(:booking_slots AS uuid[]),"
+        " CAST(:booking_subjects AS text[]), CAST(:booking_names AS text[]),"
+        " CAST(:booking_phones AS text[]), CAST(:booking_emails AS text[]),"
+        " CAST(:booking_hashes AS text[]), CAST(:booking_notes AS text[]),"
+        " CAST(:booking_tokens AS text[]), CAST(:booking_token_hashes AS text[]),"
+        " CAST(:booking_locales AS text[]))"
+        " AS c(id, slot_id, subject, name, phone, email, phone_hash, notes, token, token_hash,"
+        " locale)"
+        " JOIN slot_instances s ON s.id = c.slot_id"
     )
+    params = {
+        "booking_until": hold_until,
+        "booking_ids": [c.booking_id for c in accepted],
+        "booking_slots": [c.slot_id for c in accepted],
+        "booking_subjects": [c.subject for c in accepted],
+        "booking_names": [c.name for c in accepted],
+        "booking_phones": [c.phone for c in accepted],
+        "booking_emails": [c.email for c in accepted],
+        "booking_hashes": [c.phone_hash for c in accepted],
+        "booking_notes": [c.notes for c in accepted],
+        "booking_tokens": [c.manage_token for c in accepted],
+        "booking_token_hashes": [c.manage_hash for c in accepted],
+        "booking_locales": [c.locale for c in accepted],
+    }
+    return [writes.Write(sql, params)]
 
 
-async def _emit(
-    conn: AsyncConnection, batch: _Batch, expired: list[dict], fresh: list[HoldCommand]
-) -> None:
+def _changes_writes(
+    batch: _Batch, expired: list[dict], fresh: list[HoldCommand]
+) -> list[writes.Write]:
+    """The counters of the slots the batch changed, and an event for each change."""
     touched = {uuid.UUID(c.slot_id) for c in batch.accepted} | {e["slot_id"] for e in expired}
-    await save_counters(conn, [batch.slots[i] for i in sorted(touched)])
+    if not touched:
+        return []
     # Lapsed holds are released by the batch: their events carry its first command's request.
     batch_request = fresh[0].request_id
     events = [
@@ -283,7 +315,8 @@ async def _emit(
                 "booking.created", command.booking_id, _event(held, HELD), command.request_id
             )
         )
-    await outbox.emit_many(conn, events)
+    counters = counters_write([batch.slots[i] for i in sorted(touched)])
+    return [counters, outbox.events_write(events)]
 
 
 def _event(booking: dict[str, Any], status: str) -> dict[str, Any]:

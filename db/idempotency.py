@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from common.pii import PiiKeys
 from common.stored_replies import StoredReply, seal, unseal
+from db import writes
 
 PURGE_BATCH = 1_000
 Key = tuple[str, str]
@@ -44,23 +45,24 @@ async def store(
     conn: AsyncConnection, pii: PiiKeys, replies: dict[Key, StoredReply], ttl_seconds: int
 ) -> None:
     """Stores replies with one statement; a key that has one already keeps it."""
-    if not replies:
-        return
-    await conn.execute(
-        text(
-            "INSERT INTO idempotency_records (actor, key, request_hash, status_code, body,"
-            " expires_at) SELECT a, k, h, s, CAST(b AS jsonb), :expires"
-            " FROM unnest(CAST(:subjects AS text[]), CAST(:keys AS text[]),"
-            " CAST(:hashes AS text[]), CAST(:statuses AS int[]), CAST(:bodies AS text[]))"
-            " AS r(a, k, h, s, b) ON CONFLICT (actor, key) DO NOTHING"
-        ),
+    await writes.run(conn, [store_write(pii, replies, ttl_seconds)] if replies else [])
+
+
+def store_write(pii: PiiKeys, replies: dict[Key, StoredReply], ttl_seconds: int) -> writes.Write:
+    """`store` as a write to send with others."""
+    return writes.Write(
+        "INSERT INTO idempotency_records (actor, key, request_hash, status_code, body,"
+        " expires_at) SELECT a, k, h, s, CAST(b AS jsonb), :idem_expires"
+        " FROM unnest(CAST(:idem_subjects AS text[]), CAST(:idem_keys AS text[]),"
+        " CAST(:idem_hashes AS text[]), CAST(:idem_statuses AS int[]),"
+        " CAST(:idem_bodies AS text[])) AS r(a, k, h, s, b) ON CONFLICT (actor, key) DO NOTHING",
         {
-            "expires": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds),
-            "subjects": [subject for subject, _ in replies],
-            "keys": [key for _, key in replies],
-            "hashes": [r.digest for r in replies.values()],
-            "statuses": [r.status for r in replies.values()],
-            "bodies": [json.dumps(seal(pii, r.body)) for r in replies.values()],
+            "idem_expires": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds),
+            "idem_subjects": [subject for subject, _ in replies],
+            "idem_keys": [key for _, key in replies],
+            "idem_hashes": [r.digest for r in replies.values()],
+            "idem_statuses": [r.status for r in replies.values()],
+            "idem_bodies": [json.dumps(seal(pii, r.body)) for r in replies.values()],
         },
     )
 

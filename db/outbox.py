@@ -14,6 +14,7 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.ids import new_id
+from db import writes
 
 EVENT_TYPES = frozenset(
     {
@@ -51,23 +52,25 @@ async def emit(
 
 async def emit_many(conn: AsyncConnection, events: list[Event]) -> None:
     """Adds several events with one statement (a batch of holds emits one per booking)."""
-    if not events:
-        return
+    await writes.run(conn, [events_write(events)] if events else [])
+
+
+def events_write(events: list[Event]) -> writes.Write:
+    """`emit_many` as a write to send with others."""
     unknown = {e.type for e in events} - EVENT_TYPES
     if unknown:
         raise ValueError(f"unknown event types: {sorted(unknown)}")
-    await conn.execute(
-        text(
-            "INSERT INTO outbox (id, event_type, aggregate_id, payload, request_id)"
-            " SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]),"
-            " CAST(:aggs AS uuid[]), CAST(:payloads AS jsonb[]), CAST(:rids AS text[]))"
-        ),
+    return writes.Write(
+        "INSERT INTO outbox (id, event_type, aggregate_id, payload, request_id)"
+        " SELECT * FROM unnest(CAST(:event_ids AS uuid[]), CAST(:event_types AS text[]),"
+        " CAST(:event_aggs AS uuid[]), CAST(:event_payloads AS jsonb[]),"
+        " CAST(:event_rids AS text[]))",
         {
-            "ids": [new_id() for _ in events],
-            "types": [e.type for e in events],
-            "aggs": [str(e.aggregate_id) for e in events],
-            "payloads": [json.dumps(e.payload, default=str) for e in events],
-            "rids": [e.request_id for e in events],
+            "event_ids": [new_id() for _ in events],
+            "event_types": [e.type for e in events],
+            "event_aggs": [str(e.aggregate_id) for e in events],
+            "event_payloads": [json.dumps(e.payload, default=str) for e in events],
+            "event_rids": [e.request_id for e in events],
         },
     )
 

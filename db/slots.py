@@ -11,10 +11,12 @@ locks' choice of conflicting slots against `domain.capacity.SlotUse.overlaps`.
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import writes
 from domain.capacity import SlotUse, conflicts, hold_refusal, remaining
 from domain.errors import ErrorCode
 from domain.policy import BookingPolicy
@@ -143,15 +145,19 @@ def around(slots: dict[uuid.UUID, SlotUse], wanted: list[uuid.UUID]) -> list[uui
     return sorted({t.id for found in near.values() for t in found})
 
 
-# An offer of the waitlist whose hold lapses lapses with it (`domain.waitlist`).
-_RELEASE_LAPSED = text(
-    "WITH expired AS (UPDATE bookings SET status = 'expired', expired_at = now(),"
-    " updated_at = now() WHERE slot_id = ANY(:ids) AND status = 'held'"
+# Expires the holds of the locked slots (`:locked`) past their deadline; an offer of the
+# waitlist whose hold lapses lapses with it (`domain.waitlist`). Two `WITH` clauses, so
+# that a statement can release lapsed holds along with its own reads.
+RELEASE_LAPSED_CTES = (
+    "expired AS (UPDATE bookings SET status = 'expired', expired_at = now(),"
+    " updated_at = now() WHERE slot_id = ANY(:locked) AND status = 'held'"
     " AND hold_expires_at <= now()"
     " RETURNING id, slot_id, location_id, person_id, waitlist_entry_id),"
     " lapsed AS (UPDATE waitlist_entries e SET status = 'lapsed', updated_at = now()"
     " FROM expired x WHERE e.id = x.waitlist_entry_id AND e.status = 'offered')"
-    " SELECT id, slot_id, location_id, person_id FROM expired"
+)
+_RELEASE_LAPSED = text(
+    f"WITH {RELEASE_LAPSED_CTES} SELECT id, slot_id, location_id, person_id FROM expired"
 )
 
 
@@ -163,28 +169,37 @@ async def release_lapsed_holds(
     A lapsed hold already counts as free; releasing it here keeps the counters true
     without waiting for the expiry job. Returns the expired bookings for events.
     """
-    rows = (await conn.execute(_RELEASE_LAPSED, {"ids": list(slots)})).all()
-    for row in rows:
+    return released(slots, (await conn.execute(_RELEASE_LAPSED, {"locked": list(slots)})).all())
+
+
+def released(slots: dict[uuid.UUID, SlotUse], expired: list[Any]) -> list[dict]:
+    """Takes the expired holds (rows of `RELEASE_LAPSED_CTES`' `expired`) off their slots."""
+    for row in expired:
         slots[row.slot_id].hold -= 1
-    return [dict(r._mapping) for r in rows]
+    return [
+        {k: row._mapping[k] for k in ("id", "slot_id", "location_id", "person_id")}
+        for row in expired
+    ]
 
 
 async def save_counters(conn: AsyncConnection, slots: list[SlotUse]) -> None:
     """Writes counters and the status they imply, bumping each slot's version."""
-    if not slots:
-        return
-    await conn.execute(
-        text(
-            "UPDATE slot_instances s SET booked = u.booked, hold = u.hold, status = u.status,"
-            " version = s.version + 1, updated_at = now()"
-            " FROM unnest(CAST(:ids AS uuid[]), CAST(:booked AS int[]), CAST(:hold AS int[]),"
-            " CAST(:status AS text[])) AS u(id, booked, hold, status) WHERE s.id = u.id"
-        ),
+    await writes.run(conn, [counters_write(slots)] if slots else [])
+
+
+def counters_write(slots: list[SlotUse]) -> writes.Write:
+    """`save_counters` as a write to send with others."""
+    return writes.Write(
+        "UPDATE slot_instances s SET booked = u.booked, hold = u.hold, status = u.status,"
+        " version = s.version + 1, updated_at = now()"
+        " FROM unnest(CAST(:counter_ids AS uuid[]), CAST(:counter_booked AS int[]),"
+        " CAST(:counter_hold AS int[]), CAST(:counter_status AS text[]))"
+        " AS u(id, booked, hold, status) WHERE s.id = u.id",
         {
-            "ids": [s.id for s in slots],
-            "booked": [s.booked for s in slots],
-            "hold": [s.hold for s in slots],
-            "status": [s.counted_status() for s in slots],
+            "counter_ids": [s.id for s in slots],
+            "counter_booked": [s.booked for s in slots],
+            "counter_hold": [s.hold for s in slots],
+            "counter_status": [s.counted_status() for s in slots],
         },
     )
 

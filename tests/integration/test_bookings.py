@@ -346,6 +346,19 @@ async def test_a_lapsed_hold_frees_the_slot_before_the_expiry_job(
     await _no_violations(settings)
 
 
+async def test_a_phone_whose_hold_lapsed_may_hold_the_slot_again_before_the_expiry_job(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
+) -> None:
+    held = await _hold(api, db, slot)
+    await _expire_hold(db, held.json["booking"]["id"])
+    redis.Redis.from_url(settings.redis_url).delete(f"admit:{slot}")
+    again = await _hold(api, db, slot)
+    assert again.status == 201
+    statuses = await db.fetch("SELECT status FROM bookings ORDER BY created_at")
+    assert [s["status"] for s in statuses] == ["expired", "held"]
+    await _no_violations(settings)
+
+
 async def test_the_admission_count_lapses_with_the_first_hold_deadline(
     api: Api, worker: dramatiq.Worker, db: asyncpg.Connection, settings: Settings
 ) -> None:
