@@ -58,8 +58,8 @@ def publish(pipe: Any, results: list[ChangeResult]) -> None:
     """Adds to `pipe` what hands each outcome to its requester and sets the slots' counts."""
     found = resources()
     ttl = get_settings().idempotency_ttl_seconds
+    outcomes.deliver(pipe, found.pii, [(r.change, r.outcome) for r in results], ttl)
     for result in results:
-        outcomes.deliver(pipe, found.pii, result.change, result.outcome, ttl)
         lanes.forget_counts(pipe, result.freed - set(result.left))
         lanes.set_counts(pipe, {s: (n.count, n.valid_ms) for s, n in result.left.items()})
         if result.outcome.booking is not None and not result.replayed:

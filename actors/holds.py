@@ -93,11 +93,10 @@ def _publish(pipe: Any, applied: Applied) -> None:
     found = resources()
     ttl = get_settings().idempotency_ttl_seconds
     lanes.set_counts(pipe, {s: (left.count, left.valid_ms) for s, left in applied.left.items()})
-    for result in applied.results:
-        command, outcome = result.command, result.outcome
-        outcomes.deliver(pipe, found.pii, command, outcome, ttl)
-        refused = outcome.to_json() if outcome.code is not None else None
-        lanes.settle_hold(pipe, command, refused)
+    decided = [(result.command, result.outcome) for result in applied.results]
+    outcomes.deliver(pipe, found.pii, decided, ttl)
+    lanes.settle_holds(pipe, decided)
+    for _, outcome in decided:
         _count(outcome.code)
 
 

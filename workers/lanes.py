@@ -51,6 +51,7 @@ from redis.asyncio import Redis
 
 from common import keys
 from domain.commands import Change, Command, HoldCommand, dumps, loads
+from domain.outcomes import Outcome
 
 BATCH_SIZE = 100
 """Hold commands of one lane in one batch."""
@@ -334,15 +335,16 @@ def _head(raw: list[str]) -> list[Command]:
     return head
 
 
-def settle_hold(pipe: Any, command: HoldCommand, refused: dict[str, Any] | None) -> None:
-    """After a hold's outcome is stored: drops its pending mark, keeping a refusal for polls.
-
-    The refusal is written before the mark goes, so a poll always finds one or the other.
-    """
-    if refused is not None:
-        owned = json.dumps({"owner": command.subject, "outcome": refused})
-        pipe.set(keys.outcome(command.booking_id), owned, ex=OUTCOME_TTL_SECONDS)
-    pipe.delete(keys.pending(command.booking_id))
+def settle_holds(pipe: Any, decided: list[tuple[HoldCommand, Outcome]]) -> None:
+    """After the holds' outcomes are stored: drops their pending marks, keeping each
+    refusal for polls. The refusals are written before the marks go, so a poll always
+    finds one or the other."""
+    for command, outcome in decided:
+        if outcome.code is not None:
+            owned = json.dumps({"owner": command.subject, "outcome": outcome.to_json()})
+            pipe.set(keys.outcome(command.booking_id), owned, ex=OUTCOME_TTL_SECONDS)
+    if decided:
+        pipe.delete(*(keys.pending(command.booking_id) for command, _ in decided))
 
 
 def refused_hold(raw: str | None, owner: str) -> dict[str, Any] | None:

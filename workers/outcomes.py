@@ -12,7 +12,7 @@ as after a slow worker. Nothing is lost, since the outcome is also stored.
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -31,22 +31,32 @@ SUBSCRIBE_WAIT_SECONDS = 2
 _log = structlog.get_logger("workers.outcomes")
 
 
-def encode(command_id: str, outcome: dict[str, Any]) -> bytes:
-    """The pub/sub message carrying an outcome (`Outcome.to_json`) to its request."""
-    return orjson.dumps({"id": command_id, "outcome": outcome})
+def encode(outcomes: list[tuple[str, dict[str, Any]]]) -> bytes:
+    """The pub/sub message carrying outcomes (`Outcome.to_json`) to their requests, by
+    command id: a batch sends one message to each web process, not one per command."""
+    return orjson.dumps([{"id": command_id, "outcome": body} for command_id, body in outcomes])
 
 
-def decode(data: str | bytes) -> tuple[str, Outcome]:
+def decode(data: str | bytes) -> list[tuple[str, dict[str, Any]]]:
+    """The outcomes a message carries, by command id (bodies as `Outcome.to_json` made them)."""
     message = orjson.loads(data)
-    return message["id"], Outcome.from_json(message["outcome"])
+    if isinstance(message, dict):  # one outcome, as workers of the previous release send it
+        message = [message]
+    return [(item["id"], item["outcome"]) for item in message]
 
 
-def deliver(pipe: Any, pii: PiiKeys, command: Command, outcome: Outcome, ttl_seconds: int) -> None:
-    """Hands `outcome` to the waiting request and stores it for replays, in `pipe`."""
-    body = outcome.to_json()
-    pipe.publish(command.reply_to, encode(command.command_id, body))
-    record = stored_replies.record(pii, StoredReply(command.digest, None, body))
-    pipe.set(keys.idempotency(command.subject, command.key), record, ex=ttl_seconds)
+def deliver(
+    pipe: Any, pii: PiiKeys, delivered: Sequence[tuple[Command, Outcome]], ttl_seconds: int
+) -> None:
+    """Stores each outcome for replays and hands it to its waiting request, in `pipe`."""
+    by_channel: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for command, outcome in delivered:
+        body = outcome.to_json()
+        record = stored_replies.record(pii, StoredReply(command.digest, None, body))
+        pipe.set(keys.idempotency(command.subject, command.key), record, ex=ttl_seconds)
+        by_channel.setdefault(command.reply_to, []).append((command.command_id, body))
+    for channel, outcomes in by_channel.items():
+        pipe.publish(channel, encode(outcomes))
 
 
 class OutcomeChannel:
@@ -97,10 +107,10 @@ class OutcomeChannel:
                 await asyncio.sleep(RECONNECT_SECONDS)
 
     def _resolve(self, data: str) -> None:
-        command_id, outcome = decode(data)
-        future = self._waiting.get(command_id)
-        if future is not None and not future.done():
-            future.set_result(outcome)
+        for command_id, body in decode(data):
+            future = self._waiting.get(command_id)
+            if future is not None and not future.done():
+                future.set_result(Outcome.from_json(body))
 
 
 async def within(future: asyncio.Future[Outcome], seconds: float) -> Outcome | None:
