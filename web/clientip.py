@@ -5,6 +5,7 @@ only from the proxies `TRUSTED_PROXIES` names, and then the client is the last h
 that is not one of them (earlier hops are whatever the client chose to write).
 """
 
+import functools
 import ipaddress
 
 from aiohttp import web
@@ -32,4 +33,12 @@ def _is_trusted(address: str, trusted_proxies: list[str]) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in trusted_proxies)
+    return any(ip in net for net in _networks(tuple(trusted_proxies)))
+
+
+@functools.cache
+def _networks(
+    trusted_proxies: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The proxies' networks, parsed once (every request asks)."""
+    return tuple(ipaddress.ip_network(net, strict=False) for net in trusted_proxies)
