@@ -32,10 +32,12 @@ class Recorder:
 
     def __init__(self) -> None:
         self.applied: list[str] = []
+        self.batches = 0
 
     async def __call__(
         self, holds: list[HoldCommand], changes: list[list[Change]]
     ) -> lanes.Publish:
+        self.batches += 1
         self.applied += [c.command_id for c in holds]
         self.applied += [c.command_id for run in changes for c in run]
         return lambda pipe: None
@@ -119,6 +121,37 @@ async def test_a_parked_drainer_applies_a_new_command_without_a_message(client: 
     await _until(lambda: recorder.applied == [command.command_id], "never applied")
     assert not woken
     assert not drainer.task.done()
+    drainer.stop.set()
+    await asyncio.wait_for(drainer.task, WAIT_SECONDS)
+
+
+async def test_a_change_queued_behind_a_hold_is_applied_in_the_next_batch(
+    client: Redis,
+) -> None:
+    """A batch takes a lane's holds or its changes, never both: the lane is marked ready
+    again when released, so the change does not wait for the scheduler's sweep."""
+    recorder = Recorder()
+    hold = _command()
+    change = Change(
+        command_id=str(uuid.uuid4()),
+        kind="confirm",
+        booking_id=hold.booking_id,
+        owner="visitor",
+        subject="visitor",
+        key="k2",
+        digest="d2",
+        reply_to="replies:test",
+    )
+    async with client.pipeline(transaction=False) as pipe:
+        for command in (hold, change):
+            for name, *args in lanes.append("lane-a", command):
+                pipe.execute_command(name, *args)
+        await pipe.execute()
+    drainer = Drainer(client, recorder)
+    await _until(lambda: len(recorder.applied) == 2, "the change was never applied")
+    assert recorder.applied == [hold.command_id, change.command_id]
+    assert recorder.batches == 2
+    assert await client.llen(keys.lane("lane-a")) == 0
     drainer.stop.set()
     await asyncio.wait_for(drainer.task, WAIT_SECONDS)
 
