@@ -15,6 +15,7 @@ from pathlib import Path
 
 SCENARIOS = (
     "holds",
+    "ceiling",
     "exposure",
     "generation",
     "expiry",
