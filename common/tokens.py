@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import jwt
 
+from common.text import storable
 from domain.errors import ErrorCode, Refused
 from domain.roles import Role
 from domain.scope import Scope
@@ -26,6 +27,8 @@ ALGORITHM = "HS256"
 SESSION_CLAIM = "session"
 LOCATIONS_CLAIM = "location_ids"
 VERIFIED_CACHE_BYTES = 32 * 1024 * 1024
+LATEST_EXPIRY = 253_402_300_799
+"""9999-12-31T23:59:59Z: a later `exp` is remembered as this (a float cannot hold them all)."""
 ENTRY_OVERHEAD_BYTES = 600
 """What an entry holds besides its token's characters (key tuple, identity, dict slot)."""
 
@@ -120,6 +123,8 @@ def verify(token: str, secret: str, issuer: str) -> Identity:
 
 
 def _verify(token: str, secret: str, issuer: str) -> tuple[Identity, float]:
+    if not token.isascii():  # a JWT is base64url and dots; other bytes never were one
+        raise _unauthenticated("invalid token")
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
@@ -131,7 +136,7 @@ def _verify(token: str, secret: str, issuer: str) -> tuple[Identity, float]:
     if "iss" in claims and claims["iss"] != issuer:
         raise _unauthenticated("token issued by someone else")
     subject, roles = claims["sub"], claims.get("roles", [])
-    if not isinstance(subject, str) or not subject or not isinstance(roles, list):
+    if not _is_subject(subject) or not _is_role_list(roles):
         raise _unauthenticated("token claims are malformed")
     known = {r.value for r in Role}
     granted = frozenset(Role(r) for r in roles if r in known)
@@ -139,7 +144,16 @@ def _verify(token: str, secret: str, issuer: str) -> tuple[Identity, float]:
     session = claims.get(SESSION_CLAIM) is True
     scope = _scope_claim(claims)
     identity = Identity(subject, granted, session, account, credential, scope)
-    return identity, float(claims["exp"])
+    return identity, float(min(claims["exp"], LATEST_EXPIRY))
+
+
+def _is_subject(subject: object) -> bool:
+    """A subject keys Redis and Postgres rows, so it must be text both can store."""
+    return isinstance(subject, str) and subject != "" and storable(subject)
+
+
+def _is_role_list(roles: object) -> bool:
+    return isinstance(roles, list) and all(isinstance(r, str) for r in roles)
 
 
 def _scope_claim(claims: dict[str, object]) -> Scope:

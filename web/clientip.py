@@ -2,13 +2,17 @@
 
 Per-IP budgets are only as good as this address: `X-Forwarded-For` is believed
 only from the proxies `TRUSTED_PROXIES` names, and then the client is the last hop
-that is not one of them (earlier hops are whatever the client chose to write).
+that is not one of them (earlier hops are whatever the client chose to write). A hop
+that is not even text (bytes that are not UTF-8) names no one: the proxy that passed
+it on stands for the client.
 """
 
 import functools
 import ipaddress
 
 from aiohttp import web
+
+from common.text import storable
 
 
 def client_ip(request: web.Request, trusted_proxies: list[str]) -> str:
@@ -21,11 +25,12 @@ def client_address(peer: str | None, forwarded_for: str, trusted_proxies: list[s
     peer = peer or "unknown"
     if not trusted_proxies or not _is_trusted(peer, trusted_proxies):
         return peer
-    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-    for hop in reversed(hops):
+    nearest = peer
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
         if not _is_trusted(hop, trusted_proxies):
-            return hop
-    return hops[0] if hops else peer
+            return hop if storable(hop) else nearest
+        nearest = hop
+    return nearest
 
 
 def _is_trusted(address: str, trusted_proxies: list[str]) -> bool:

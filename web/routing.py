@@ -27,6 +27,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from common.text import storable
 from common.tokens import Identity
 from domain.errors import ErrorCode, Refused
 from domain.nesting import nests_deeper_than
@@ -278,11 +279,7 @@ async def _run_once(
 def _unstorable(value: Any, path: str = "") -> str | None:
     """The path of the first string Postgres cannot store (NUL, lone surrogates), if any."""
     if isinstance(value, str):
-        if "\x00" in value:
-            return path or "body"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
+        if not storable(value):
             return path or "body"
     elif isinstance(value, dict):
         for key, item in value.items():

@@ -58,6 +58,19 @@ async def _walk_in(api: Api, slot: uuid.UUID, phone: str = PHONE) -> Response:
     return await api.post("/v1/bookings", token=token(["frontdesk"]), json=_hold_body(slot, phone))
 
 
+async def test_a_token_whose_subject_postgres_cannot_store_queues_nothing(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
+) -> None:
+    """Such a subject once reached the worker and failed there forever, holding up every
+    command queued behind it for the slot's person."""
+    refused = await api.post(
+        "/v1/bookings", token=token(["frontdesk"], subject="desk\x00"), json=_hold_body(slot)
+    )
+    assert refused.status == 401, refused.json
+    assert redis.Redis.from_url(settings.redis_url).keys("lane:*") == []
+    assert (await _walk_in(api, slot)).status == 201
+
+
 async def test_full_flow_hold_confirm_cancel(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
 ) -> None:

@@ -85,6 +85,29 @@ async def test_token_from_another_issuer_is_401(api: Api, settings: Settings) ->
     )
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "a\x00b"},
+        {"sub": "\ud800"},
+        {"roles": [{"admin": True}]},
+        {"roles": [["admin"]]},
+    ],
+    ids=["nul in subject", "lone surrogate in subject", "role is an object", "role is a list"],
+)
+async def test_a_signed_token_with_claims_we_cannot_store_or_read_is_401(
+    api: Api, settings: Settings, claims: dict[str, object]
+) -> None:
+    assert await _status_with(api, f"Bearer {_forge(settings, **claims)}") == (
+        401,
+        "UNAUTHENTICATED",
+    )
+
+
+async def test_a_token_expiring_after_year_9999_is_accepted(api: Api, settings: Settings) -> None:
+    assert await _status_with(api, f"Bearer {_forge(settings, exp=10**400)}") == (200, None)
+
+
 async def test_user_role_is_forbidden_on_admin_api(api: Api) -> None:
     response = await api.get("/admin/v1/locations", token=token(["user"]))
     assert response.status == 403

@@ -39,7 +39,8 @@ REJECTED = {
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[Platform]:
-    platform = Platform(env={"WEB_PROCESSES": "1", "PYTHONUNBUFFERED": "1"}).start("web")
+    env = {"WEB_PROCESSES": "1", "PYTHONUNBUFFERED": "1", "TRUSTED_PROXIES": '["127.0.0.1"]'}
+    platform = Platform(env=env).start("web")
     try:
         yield platform
     finally:
@@ -156,3 +157,33 @@ def test_a_client_gone_mid_body_is_not_a_dependency_failure(web: Platform) -> No
 def _requests_to(platform: Platform, offset: int, path: str) -> list[dict]:
     lines = platform.log("web")[offset:].splitlines()
     return [line for line in map(json.loads, lines) if line.get("path") == path]
+
+
+def _closing(request_line: bytes, *headers: bytes) -> bytes:
+    """A bodiless request that asks the server to close after answering."""
+    return (
+        request_line
+        + b"\r\nHost: x\r\nConnection: close\r\n"
+        + b"".join(h + b"\r\n" for h in headers)
+        + b"\r\n"
+    )
+
+
+def test_an_authorization_header_that_is_not_utf8_is_401_and_logs_no_error(
+    web: Platform,
+) -> None:
+    offset = len(web.log("web"))
+    raw = _closing(b"GET /admin/v1/locations HTTP/1.1", b"Authorization: Bearer \xe9\xff")
+    assert _exchange(web, raw) == [401]
+    assert _errors(_log_after(web, offset)) == []
+
+
+def test_a_forwarded_for_that_is_not_utf8_is_counted_as_the_proxys_and_logs_no_error(
+    web: Platform,
+) -> None:
+    offset = len(web.log("web"))
+    raw = _closing(
+        b"POST /v1/sessions HTTP/1.1", b"X-Forwarded-For: \xff\xfe", b"Content-Length: 0"
+    )
+    assert _exchange(web, raw) == [201]
+    assert _errors(_log_after(web, offset)) == []
