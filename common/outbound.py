@@ -42,6 +42,8 @@ async def checked_addresses(host: str, port: int, allow_private: bool) -> list[I
             )
         except socket.gaierror as exc:
             raise UnsafeTarget(f"{host} does not resolve") from exc
+        except UnicodeError as exc:  # a label longer than 63 characters, or an empty one
+            raise UnsafeTarget(f"{host} is not a valid host name") from exc
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     if not allow_private:
         for address in addresses:

@@ -240,3 +240,18 @@ async def test_cursor_from_another_list_is_400(api: Api, path: str) -> None:
     response = await api.get(path, token=ADMIN, params={"cursor": foreign})
     assert response.status == 400
     assert response.code == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "position", [2**63, -1, 1.5, True], ids=["past bigint", "negative", "fraction", "bool"]
+)
+async def test_a_waitlist_cursor_past_any_arrival_number_is_400(api: Api, position: object) -> None:
+    params = {
+        "location_id": str(uuid.uuid4()),
+        "date": "2026-12-01",
+        "cursor": _cursor(["waitlist", position]),
+    }
+    response = await api.get("/admin/v1/waitlist", token=ADMIN, params=params)
+    assert response.status == 400
+    assert response.code == "BAD_REQUEST"
+    assert _field_names(response) == {"cursor"}

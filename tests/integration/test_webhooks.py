@@ -56,6 +56,8 @@ async def test_the_secret_is_shown_only_when_registering(
         "ftp://93.184.216.34/hook",
         "https://user:pass@93.184.216.34/hook",
         "not a url",
+        "https://" + "a" * 64 + ".example.org/hook",
+        "https://a..example.org/hook",
     ],
 )
 async def test_a_url_we_may_not_call_is_422_and_stores_nothing(

@@ -71,6 +71,8 @@ def test_a_body_names_the_booking_and_leaves_the_customer_out_unless_given() -> 
         ("http://93.184.216.34/x", False, True),
         ("https://93.184.216.34:99999/x", False, False),
         ("https:///x", False, False),
+        ("https://" + "a" * 64 + ".example.org/x", False, False),
+        ("https://a..example.org/x", False, False),
     ],
 )
 def test_a_url_out_of_bounds_is_unsafe(url: str, allow_http: bool, allow_private: bool) -> None:

@@ -189,8 +189,12 @@ async def leave_waitlist(call: Call) -> Reply:
     return Reply(200, {"waitlist_entry": _entry_json(row, call.request.app[PII])})
 
 
+BIGINT_MAX = 2**63 - 1
+"""The largest arrival number Postgres's `bigint` holds."""
+
+
 def _seq_part(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= BIGINT_MAX:
         raise ValueError("not a position")
     return value
 
