@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     public_base_url: str = ""
     redis_timeout_seconds: float = Field(default=1.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
     dramatiq_heartbeat_timeout_ms: int = 15000
     log_level: str = "INFO"
     worker_metrics: bool = False

@@ -19,6 +19,7 @@ for a visitor session also its IP address's (sessions are free to mint, addresse
 are not). Tokens a product mints for its users spend only their own.
 """
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -332,7 +333,11 @@ async def _read_json(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
     try:
-        raw = await request.read()
+        async with asyncio.timeout(request.app[SETTINGS].body_timeout_seconds):
+            raw = await request.read()
+    except TimeoutError:  # a client that trickles its body would hold the connection forever
+        message = "request body did not arrive within BODY_TIMEOUT_SECONDS"
+        raise ApiError(ErrorCode.BAD_REQUEST, message) from None
     except (web.RequestPayloadError, ConnectionResetError):
         raise ApiError(ErrorCode.BAD_REQUEST, "request body could not be read") from None
     if len(raw) > MAX_BODY_BYTES:

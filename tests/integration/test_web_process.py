@@ -39,7 +39,12 @@ REJECTED = {
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[Platform]:
-    env = {"WEB_PROCESSES": "1", "PYTHONUNBUFFERED": "1", "TRUSTED_PROXIES": '["127.0.0.1"]'}
+    env = {
+        "WEB_PROCESSES": "1",
+        "PYTHONUNBUFFERED": "1",
+        "TRUSTED_PROXIES": '["127.0.0.1"]',
+        "BODY_TIMEOUT_SECONDS": "1",
+    }
     platform = Platform(env=env).start("web")
     try:
         yield platform
@@ -187,3 +192,20 @@ def test_a_forwarded_for_that_is_not_utf8_is_counted_as_the_proxys_and_logs_no_e
     )
     assert _exchange(web, raw) == [201]
     assert _errors(_log_after(web, offset)) == []
+
+
+def test_a_body_that_stops_arriving_is_400_once_body_timeout_seconds_pass(web: Platform) -> None:
+    port = int(web.env["HTTP_PORT"])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"email":'
+        )
+        started = time.monotonic()
+        received = conn.recv(65536)
+        waited = time.monotonic() - started
+        while b'"BAD_REQUEST"' not in received and (chunk := conn.recv(65536)):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 400 "), received
+    assert b'"BAD_REQUEST"' in received
+    assert 0.9 <= waited < 9
