@@ -16,8 +16,9 @@ from actors.bookings import publish as publish_changes
 from common.metrics import BOOKING_OUTCOMES, SLOT_CONFLICTS
 from common.settings import get_settings
 from db.holds import Applied, apply_holds
-from domain.commands import Change, HoldCommand
+from domain.commands import Change, Command, HoldCommand
 from domain.errors import ErrorCode
+from domain.outcomes import Outcome
 from workers import lanes, outcomes
 from workers.broker import MAX_RETRIES, send
 from workers.resources import resources
@@ -45,11 +46,12 @@ async def drain_lanes(helper: bool = False) -> None:
         send(broker, DRAIN_LANES, True)
 
     if helper:
-        await lanes.help_drain(resources().redis, apply, send_helper)
+        await lanes.help_drain(resources().redis, apply, refuse, send_helper)
         return
     await lanes.drain(
         resources().redis,
         apply,
+        refuse,
         relay=lambda: send(broker, DRAIN_LANES),
         stopping=STOPPING.is_set,
         helper=send_helper,
@@ -70,6 +72,31 @@ async def apply(holds: list[HoldCommand], changes: list[list[Change]]) -> lanes.
         if applied is not None:
             _publish(pipe, applied)
         publish_changes(pipe, changed)
+
+    return publish
+
+
+def refuse(command: Command, error: BaseException) -> lanes.Publish:
+    """Answers INTERNAL to a command Postgres refuses on every try (its data is not
+    what the web should have let through), so that it no longer holds up its lane."""
+    _log.error(
+        "lanes_command_refused",
+        command_id=command.command_id,
+        request_id=command.request_id,
+        sqlstate=getattr(getattr(error, "orig", None), "sqlstate", None),
+    )
+    outcome = Outcome(
+        code=ErrorCode.INTERNAL,
+        message="the request could not be applied",
+        request_id=command.request_id,
+    )
+
+    def publish(pipe: Any) -> None:
+        ttl = get_settings().idempotency_ttl_seconds
+        outcomes.deliver(pipe, resources().pii, [(command, outcome)], ttl)
+        if isinstance(command, HoldCommand):
+            lanes.settle_holds(pipe, [(command, outcome)])
+        _count(outcome.code)
 
     return publish
 

@@ -50,6 +50,7 @@ import redis
 from redis.asyncio import Redis
 
 from common import keys
+from db.errors import rejected_data
 from domain.commands import Change, Command, HoldCommand, dumps, loads
 from domain.outcomes import Outcome
 
@@ -167,6 +168,8 @@ Apply = Callable[[list[HoldCommand], list[list[Change]]], Awaitable[Publish]]
 Returns what publishes its outcomes: the drainer sends that in one round trip with the
 commands that take the batch off its lanes and release them, publishing first.
 """
+Refuse = Callable[[Command, BaseException], Publish]
+"""What hands a command Postgres refuses on every try its final outcome (INTERNAL)."""
 
 # Trims the batch off the list only if it is still at the head: a second drainer
 # (after a lock expired) may already have applied and trimmed it.
@@ -205,6 +208,7 @@ return 0
 async def drain(
     client: Redis,
     apply: Apply,
+    refuse: Refuse,
     relay: Callable[[], None],
     stopping: Callable[[], bool],
     helper: Callable[[], None],
@@ -228,7 +232,7 @@ async def drain(
             renewed, lanes = await pipe.execute()
         if lanes:
             await _ask_for_help(client, lanes, helper)
-            await _drain(client, apply, lanes)
+            await _drain(client, apply, refuse, lanes)
         if not renewed:
             return
         if time.monotonic() >= ends:
@@ -241,12 +245,14 @@ async def drain(
         relay()
 
 
-async def help_drain(client: Redis, apply: Apply, helper: Callable[[], None]) -> None:
+async def help_drain(
+    client: Redis, apply: Apply, refuse: Refuse, helper: Callable[[], None]
+) -> None:
     """Applies ready lanes until none is left, beside the live drainer (the body of a
     `drain_lanes` message sent as a helper)."""
     while lanes := await client.spop(keys.READY_LANES, LANES_PER_BATCH):
         await _ask_for_help(client, lanes, helper)
-        await _drain(client, apply, lanes)
+        await _drain(client, apply, refuse, lanes)
 
 
 async def _ask_for_help(client: Redis, lanes: list[str], helper: Callable[[], None]) -> None:
@@ -257,12 +263,12 @@ async def _ask_for_help(client: Redis, lanes: list[str], helper: Callable[[], No
         helper()
 
 
-async def _drain(client: Redis, apply: Apply, lanes: list[str]) -> None:
+async def _drain(client: Redis, apply: Apply, refuse: Refuse, lanes: list[str]) -> None:
     token = str(uuid.uuid4())
     queued = await _lock(client, lanes, token)
     async with client.pipeline(transaction=False) as pipe:
         try:
-            await _apply_isolating_failures(apply, queued, pipe)
+            await _apply_isolating_failures(apply, refuse, queued, pipe)
         finally:
             for lane in queued:
                 pipe.eval(
@@ -287,23 +293,59 @@ async def _lock(client: Redis, lanes: list[str], token: str) -> dict[str, list[s
     return {lane: raw for lane, ok, raw in zip(lanes, taken, heads, strict=True) if ok}
 
 
-async def _apply_isolating_failures(apply: Apply, queued: dict[str, list[str]], pipe: Any) -> None:
+async def _apply_isolating_failures(
+    apply: Apply, refuse: Refuse, queued: dict[str, list[str]], pipe: Any
+) -> None:
     """One batch for all the lanes; if it fails, one per lane, so that a command that
     cannot be applied holds up its own lane only (the error then retries the message)."""
     try:
         await _apply_batch(apply, queued, pipe)
         return
-    except Exception:
-        if len(queued) <= 1:
-            raise
+    except Exception as exc:
+        if len(queued) == 1:
+            ((lane, raw),) = queued.items()
+            await _after_failure(apply, refuse, lane, raw, pipe, exc)
+            return
     failures = []
     for lane, raw in queued.items():
         try:
-            await _apply_batch(apply, {lane: raw}, pipe)
+            await _apply_lane(apply, refuse, lane, raw, pipe)
         except Exception as exc:  # re-raised below, after the other lanes had their turn
             failures.append(exc)
     if failures:
         raise failures[0]
+
+
+async def _apply_lane(apply: Apply, refuse: Refuse, lane: str, raw: list[str], pipe: Any) -> None:
+    try:
+        await _apply_batch(apply, {lane: raw}, pipe)
+    except Exception as exc:
+        await _after_failure(apply, refuse, lane, raw, pipe, exc)
+
+
+async def _after_failure(
+    apply: Apply, refuse: Refuse, lane: str, raw: list[str], pipe: Any, error: Exception
+) -> None:
+    """After a lane's batch failed: if Postgres refused its data, the lane's first command
+    is tried alone, and if Postgres refuses that too it is answered INTERNAL and taken off
+    the lane, rather than holding up every command behind it on every retry; the rest
+    follow in the next batch. Any other failure (Postgres or Redis down) is raised.
+
+    The first command is tried alone even when it was alone in the batch: a second
+    drainer (after a lock lapsed) may have committed it meanwhile, and the unique keys
+    refuse the first one's writes; a new transaction finds its stored reply instead.
+    """
+    if not rejected_data(error):
+        raise error
+    try:
+        await _apply_batch(apply, {lane: raw[:1]}, pipe)
+        return
+    except Exception as alone:
+        if not rejected_data(alone):
+            raise
+        error = alone
+    refuse(loads(raw[0]), error)(pipe)
+    pipe.eval(_TRIM_IF_HEAD, 1, keys.lane(lane), raw[0], 1)
 
 
 async def _apply_batch(apply: Apply, queued: dict[str, list[str]], pipe: Any) -> None:

@@ -11,12 +11,15 @@ import redis
 from aiohttp.test_utils import TestClient, TestServer
 
 from actors.main import broker
+from common import keys
 from common.settings import Settings
 from db.invariants import violations
+from domain.commands import HoldCommand
 from tests.support import rows
 from tests.support.api import Api, Response, token
 from tests.support.exposure import expose
 from web.app import create_app
+from workers import lanes
 
 PHONE = "+971501234567"
 
@@ -69,6 +72,36 @@ async def test_a_token_whose_subject_postgres_cannot_store_queues_nothing(
     assert refused.status == 401, refused.json
     assert redis.Redis.from_url(settings.redis_url).keys("lane:*") == []
     assert (await _walk_in(api, slot)).status == 201
+
+
+async def test_a_queued_command_postgres_refuses_holds_up_no_one_behind_it(
+    api: Api, worker: dramatiq.Worker, slot: uuid.UUID, settings: Settings
+) -> None:
+    """A command the web should never have let through (here a subject with a NUL, now
+    refused at the door) is answered INTERNAL and taken off; the hold behind it is applied."""
+    poison = HoldCommand(
+        command_id=str(uuid.uuid4()),
+        booking_id=str(uuid.uuid4()),
+        slot_id=str(slot),
+        subject="desk\x00",
+        key=str(uuid.uuid4()),
+        digest="d",
+        name="Ann",
+        phone="sealed",
+        email=None,
+        phone_hash="h",
+        notes=None,
+        request_id=None,
+        reply_to="replies:nobody",
+        staff=True,
+    )
+    queued = redis.Redis.from_url(settings.redis_url)
+    *queue, _wake = lanes.append(lanes.lane_for(None, slot), poison)  # the walk-in wakes
+    for name, *args in queue:
+        queued.execute_command(name, *args)
+    assert (await _walk_in(api, slot)).status == 201
+    refused = lanes.refused_hold(queued.get(keys.outcome(poison.booking_id)), poison.subject)
+    assert refused is not None and refused["code"] == "INTERNAL"
 
 
 async def test_full_flow_hold_confirm_cancel(

@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 import dramatiq
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
 
 from common import keys
 from common.settings import Settings
-from domain.commands import Change, HoldCommand
+from domain.commands import Change, Command, HoldCommand
 from tests.support import rows
 from tests.support.api import Api, token
 from tests.support.exposure import expose
@@ -27,19 +28,43 @@ from workers import lanes
 WAIT_SECONDS = 10
 
 
-class Recorder:
-    """Applies a batch by remembering its commands' ids."""
+class _Refused(Exception):
+    """What asyncpg raises for data Postgres refuses: a NUL in text is SQLSTATE 22021."""
 
-    def __init__(self) -> None:
+    sqlstate = "22021"
+
+
+class Recorder:
+    """Applies a batch by remembering its commands' ids; a batch holding one of `failing`
+    fails with `error` and applies nothing."""
+
+    def __init__(
+        self,
+        failing: frozenset[str] = frozenset(),
+        error: Exception | None = None,
+        times: int | None = None,
+    ) -> None:
         self.applied: list[str] = []
+        self.refused: list[str] = []
         self.batches = 0
+        self.failing = failing
+        self.error = error or DBAPIError("SELECT", {}, _Refused())
+        self.times = times
+        """How many batches fail (None: every one holding a failing command)."""
 
     async def __call__(
         self, holds: list[HoldCommand], changes: list[list[Change]]
     ) -> lanes.Publish:
         self.batches += 1
-        self.applied += [c.command_id for c in holds]
-        self.applied += [c.command_id for run in changes for c in run]
+        ids = [c.command_id for c in holds] + [c.command_id for run in changes for c in run]
+        if self.failing & set(ids) and self.times != 0:
+            self.times = None if self.times is None else self.times - 1
+            raise self.error
+        self.applied += ids
+        return lambda pipe: None
+
+    def refuse(self, command: Command, error: BaseException) -> lanes.Publish:
+        self.refused.append(command.command_id)
         return lambda pipe: None
 
 
@@ -101,7 +126,9 @@ class Drainer:
     def __init__(self, client: Redis, recorder: Recorder) -> None:
         self.relays = self.helpers = 0
         self.stop = threading.Event()
-        drain = lanes.drain(client, recorder, self._relay, self.stop.is_set, self._helper)
+        drain = lanes.drain(
+            client, recorder, recorder.refuse, self._relay, self.stop.is_set, self._helper
+        )
         self.task = asyncio.create_task(drain)
 
     def _relay(self) -> None:
@@ -218,9 +245,52 @@ async def test_a_helper_drains_what_is_ready_and_ends(client: Redis) -> None:
     recorder = Recorder()
     command = _command()
     await _append(client, command)
-    await asyncio.wait_for(lanes.help_drain(client, recorder, lambda: None), WAIT_SECONDS)
+    await asyncio.wait_for(
+        lanes.help_drain(client, recorder, recorder.refuse, lambda: None), WAIT_SECONDS
+    )
     assert recorder.applied == [command.command_id]
     assert await client.get(keys.DRAIN_WAKE) == "queued"  # a helper claims nothing
+
+
+async def test_a_command_postgres_refuses_is_answered_and_leaves_its_lane(
+    client: Redis,
+) -> None:
+    first, poison, last = _command(), _command(), _command()
+    for command in (first, poison, last):
+        await _append(client, command)
+    recorder = Recorder(failing=frozenset({poison.command_id}))
+    await asyncio.wait_for(
+        lanes.help_drain(client, recorder, recorder.refuse, lambda: None), WAIT_SECONDS
+    )
+    assert recorder.refused == [poison.command_id]
+    assert recorder.applied == [first.command_id, last.command_id]
+    assert await client.llen(keys.lane("lane-a")) == 0
+
+
+async def test_a_lone_command_refused_once_is_tried_again_before_it_is_refused(
+    client: Redis,
+) -> None:
+    """As when a second drainer committed it meanwhile: the retry finds its reply."""
+    command = _command()
+    await _append(client, command)
+    recorder = Recorder(failing=frozenset({command.command_id}), times=1)
+    await asyncio.wait_for(
+        lanes.help_drain(client, recorder, recorder.refuse, lambda: None), WAIT_SECONDS
+    )
+    assert recorder.refused == []
+    assert recorder.applied == [command.command_id]
+
+
+async def test_a_lane_failing_for_any_other_reason_keeps_every_command(client: Redis) -> None:
+    commands = [_command() for _ in range(3)]
+    for command in commands:
+        await _append(client, command)
+    failing = frozenset({commands[1].command_id})
+    recorder = Recorder(failing, ConnectionError("Postgres is down"))
+    with pytest.raises(ConnectionError):
+        await lanes.help_drain(client, recorder, recorder.refuse, lambda: None)
+    assert recorder.refused == []
+    assert await client.llen(keys.lane("lane-a")) == 3
 
 
 async def test_a_hold_after_the_workers_went_quiet_is_answered_without_a_message(
