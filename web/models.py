@@ -1,9 +1,18 @@
 """Request and reply models shared by several route modules."""
 
 import datetime as dt
+import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from domain.planning import supported_dates
 
@@ -37,6 +46,21 @@ class ListQuery(Strict):
     cursor: str | None = None
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """Dates are `YYYY-MM-DD` and nothing else: pydantic alone also reads `0` as
+    1970-01-01 and `2026-12-01T00:00:00+14:00` as 2026-12-01, dropping the offset."""
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return value
+    raise ValueError("dates are YYYY-MM-DD")
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
+"""A calendar date as the contract writes it."""
+
+
 def _supported(day: dt.date) -> dt.date:
     first, last = supported_dates(dt.datetime.now(dt.UTC).date())
     if not first <= day <= last:
@@ -44,7 +68,7 @@ def _supported(day: dt.date) -> dt.date:
     return day
 
 
-SupportedDate = Annotated[dt.date, AfterValidator(_supported)]
+SupportedDate = Annotated[Day, AfterValidator(_supported)]
 """A date availability can be asked for or generated on (see `domain.planning`)."""
 
 

@@ -255,3 +255,36 @@ async def test_a_waitlist_cursor_past_any_arrival_number_is_400(api: Api, positi
     assert response.status == 400
     assert response.code == "BAD_REQUEST"
     assert _field_names(response) == {"cursor"}
+
+
+NOT_A_DAY = {
+    "unix time": "0",
+    "instant with an offset": "2026-12-01T00:00:00+14:00",
+    "no dashes": "20261201",
+}
+
+
+@pytest.mark.parametrize("day", NOT_A_DAY.values(), ids=NOT_A_DAY.keys())
+async def test_a_date_that_is_not_yyyy_mm_dd_is_422(api: Api, day: str) -> None:
+    slots = await api.get(
+        "/v1/slots",
+        token=token(["user"]),
+        params={"location_id": str(uuid.uuid4()), "date": day},
+    )
+    listed = await api.get("/admin/v1/bookings", token=ADMIN, params={"from": day})
+    assert (slots.status, slots.code) == (422, "VALIDATION_ERROR")
+    assert (listed.status, listed.code) == (422, "VALIDATION_ERROR")
+    assert _field_names(slots) == {"date"}
+    assert _field_names(listed) == {"from"}
+
+
+async def test_a_weekday_sent_as_true_is_422(api: Api, location: str) -> None:
+    rule = {
+        "location_id": location,
+        "rule_kind": "WEEKLY",
+        "days_of_week": [True],
+        "start_time": "09:00",
+        "end_time": "17:00",
+    }
+    response = await api.post("/admin/v1/availabilities", token=ADMIN, json=rule)
+    assert (response.status, response.code) == (422, "VALIDATION_ERROR")

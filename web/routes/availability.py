@@ -6,12 +6,11 @@ are blocked (booked ones kept, counted as conflicts), the new ones created.
 """
 
 import dataclasses
-import datetime as dt
 import re
 import uuid
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.ids import new_id
@@ -23,7 +22,7 @@ from web import generation_jobs
 from web.errors import ApiError
 from web.generation_jobs import GenerationJob, JobStarted
 from web.middlewares import REQUEST_ID
-from web.models import ErrorReply, ListQuery, Patch, Strict, SupportedDate
+from web.models import Day, ErrorReply, ListQuery, Patch, Strict, SupportedDate
 from web.pagination import decode_cursor, page, uuid_part
 from web.responses import Reply
 from web.routing import Call, Link, Route
@@ -48,14 +47,14 @@ class AvailabilityIn(Strict):
     location_id: uuid.UUID
     person_id: uuid.UUID | None = None
     rule_kind: Literal["WEEKLY", "DATE_RANGE", "EXCEPTION"]
-    days_of_week: list[int] | None = Field(default=None, min_length=1, max_length=7)
+    days_of_week: list[StrictInt] | None = Field(default=None, min_length=1, max_length=7)
     start_time: str = Field(examples=["09:00"])
     end_time: str = Field(examples=["17:00"])
     slot_capacity: int = Field(default=1, ge=1, le=10_000)
     slot_granularity_minutes: int = Field(default=15, ge=1, le=1440)
     slot_duration_minutes: int = Field(default=30, ge=1, le=1440)
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
     is_closed: bool = False
 
     @field_validator("days_of_week")
@@ -119,14 +118,14 @@ class AvailabilityPatch(Patch):
     location_id: uuid.UUID = None
     person_id: uuid.UUID | None = None
     rule_kind: Literal["WEEKLY", "DATE_RANGE", "EXCEPTION"] = None
-    days_of_week: list[int] | None = Field(default=None, min_length=1, max_length=7)
+    days_of_week: list[StrictInt] | None = Field(default=None, min_length=1, max_length=7)
     start_time: str = Field(default=None, examples=["10:00"])
     end_time: str = Field(default=None, examples=["16:00"])
     slot_capacity: Annotated[int, Field(ge=1, le=10_000)] = None
     slot_granularity_minutes: Annotated[int, Field(ge=1, le=1440)] = None
     slot_duration_minutes: Annotated[int, Field(ge=1, le=1440)] = None
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
     is_closed: bool = None
 
     @field_validator("days_of_week")

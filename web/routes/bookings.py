@@ -9,7 +9,6 @@ Idempotency-Key, replacing a 202.
 """
 
 import asyncio
-import datetime as dt
 import uuid
 from typing import Any, Literal
 
@@ -29,7 +28,7 @@ from domain.roles import Permission, is_staff
 from web.errors import ApiError, error_body
 from web.idempotency import Foreseen
 from web.middlewares import REQUEST_ID
-from web.models import ErrorReply, ListQuery, Strict
+from web.models import Day, ErrorReply, ListQuery, Strict
 from web.pagination import decode_cursor, encode_cursor, instant_part, uuid_part
 from web.responses import Reply
 from web.routing import IDEMPOTENCY_CLAIM, Call, Link, Route
@@ -360,8 +359,8 @@ class AdminBookingsQuery(ListQuery):
     location_id: uuid.UUID | None = None
     person_id: uuid.UUID | None = None
     status: Literal["held", "confirmed", "cancelled", "expired"] | None = None
-    first: dt.date | None = Field(default=None, alias="from")
-    last: dt.date | None = Field(default=None, alias="to")
+    first: Day | None = Field(default=None, alias="from")
+    last: Day | None = Field(default=None, alias="to")
     phone: str | None = Field(default=None, max_length=40)
 
     @field_validator("phone")
