@@ -46,7 +46,7 @@ class ListQuery(Strict):
     cursor: str | None = None
 
 
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _iso_day(value: Any) -> Any:
