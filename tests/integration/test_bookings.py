@@ -104,6 +104,16 @@ async def test_a_queued_command_postgres_refuses_holds_up_no_one_behind_it(
     assert refused is not None and refused["code"] == "INTERNAL"
 
 
+@pytest.mark.parametrize("name", ["Ann\x01", "Ann\nBcc: x", "Ann\x7f", "\x85Ann"])
+async def test_a_customer_name_with_control_characters_is_422(
+    api: Api, slot: uuid.UUID, name: str
+) -> None:
+    body = {"slot_id": str(slot), "customer": {"name": name, "phone": PHONE}}
+    response = await api.post("/v1/bookings", token=token(["frontdesk"]), json=body)
+    assert (response.status, response.code) == (422, "VALIDATION_ERROR")
+    assert response.json["error"]["details"]["fields"][0]["field"] == "customer.name"
+
+
 async def test_full_flow_hold_confirm_cancel(
     api: Api, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection, settings: Settings
 ) -> None:

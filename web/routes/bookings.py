@@ -9,6 +9,7 @@ Idempotency-Key, replacing a 202.
 """
 
 import asyncio
+import unicodedata
 import uuid
 from typing import Any, Literal
 
@@ -54,6 +55,8 @@ class Customer(Strict):
     def _name(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("name must not be blank")
+        if any(unicodedata.category(c) == "Cc" for c in value):  # it goes into SMS and email
+            raise ValueError("name must not contain control characters")
         return value.strip()
 
     @field_validator("phone")
