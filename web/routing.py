@@ -123,8 +123,12 @@ class Route:
 
 
 def add_routes(app: web.Application, routes: list[Route]) -> None:
+    """Every route, and HEAD beside each GET (RFC 9110 §9.3.2: the GET's reply, no body)."""
     for route in routes:
-        app.router.add_route(route.method, route.path, endpoint(route))
+        handle = endpoint(route)
+        app.router.add_route(route.method, route.path, handle)
+        if route.method == "GET":
+            app.router.add_route("HEAD", route.path, handle)
 
 
 def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -51,3 +51,12 @@ async def test_an_error_reply_is_not_stored_by_caches(api: Api, method: str, pat
     response = await api.request(method, path, token=ADMIN, json=body)
     assert response.status >= 400
     assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_head_answers_what_get_answers_without_a_body(api: Api) -> None:
+    bearer = {"Authorization": f"Bearer {ADMIN}"}
+    got = await api.client.get("/admin/v1/locations", headers=bearer)
+    head = await api.client.head("/admin/v1/locations", headers=bearer)
+    assert (head.status, head.headers["Content-Type"]) == (got.status, got.headers["Content-Type"])
+    assert head.headers["Content-Length"] == got.headers["Content-Length"]
+    assert await head.read() == b""
