@@ -209,6 +209,8 @@ async def apply_change(
         return ChangeResult(change, Outcome.from_json(stored.body), replayed=True)
     freed = _Freed()
     try:
+        if change.kind == "reschedule":
+            await _offer_target_first(conn, change, hold_ttl_seconds)
         async with conn.begin_nested():  # a refusal rolls back what the change began
             booking = await _apply(conn, change, freed, hold_ttl_seconds)
         outcome = Outcome(booking=booking, request_id=change.request_id)
@@ -218,6 +220,17 @@ async def apply_change(
     reply = StoredReply(change.digest, None, outcome.to_json())
     await idempotency.store(conn, pii, {key: reply}, idempotency_ttl_seconds)
     return ChangeResult(change, outcome, False, frozenset(freed.slots), freed.left)
+
+
+async def _offer_target_first(conn: AsyncConnection, change: Change, hold_ttl_seconds: int) -> None:
+    """A move's target goes to its waitlist first, as it would before a hold: its room
+    is offered before the move is tried, outside the move's savepoint, so that a move
+    refused for want of room leaves the offer made. Locks what `_apply` locks, in the
+    same order."""
+    peek = await _booking(conn, change, lock=False)
+    target = uuid.UUID(str(change.slot_id))
+    slots, places = await lock_with_neighbours(conn, sorted({peek.slot_id, target}), hops=2)
+    await waitlist.offer(conn, slots, places, [target], hold_ttl_seconds, change.request_id)
 
 
 async def _booking(conn: AsyncConnection, change: Change, lock: bool) -> Row:

@@ -15,6 +15,7 @@ from common.settings import Settings
 from db.invariants import violations
 from tests.support import rows
 from tests.support.api import Api, Response, token
+from tests.support.exposure import expose
 
 WAIT_SECONDS = 20
 
@@ -256,6 +257,39 @@ async def test_moving_a_booking_away_offers_its_slot_to_the_waitlist(
     assert await _statuses(db) == ["offered"]
     offer = await db.fetchval("SELECT slot_id FROM bookings WHERE waitlist_entry_id IS NOT NULL")
     assert offer == wanted
+
+
+@pytest.mark.parametrize("by", ["staff", "manage link"])
+async def test_a_move_into_a_free_slot_someone_waits_for_leaves_it_to_the_waitlist(
+    api: Api, worker: dramatiq.Worker, location: uuid.UUID, db: asyncpg.Connection, by: str
+) -> None:
+    """The entry joined while 12:00 was free (the expiry run would offer it); a move there
+    in the meantime is refused, as a hold would be, and the entry gets the place."""
+    nine = rows.SOON.replace(hour=5, minute=0, second=0)  # 09:00 in Dubai
+    held_slot = await rows.slot(db, location, start=nine)
+    noon = await rows.slot(db, location, start=nine + dt.timedelta(hours=3))
+    visitor = token(["user"])
+    await expose(api, db, visitor, held_slot)
+    customer = {"name": "Ann", "phone": "+971501234567"}
+    body = {"slot_id": str(held_slot), "customer": customer}
+    held = (await api.post("/v1/bookings", token=visitor, json=body)).json["booking"]
+    await _join(api, token(["user"]), location, _day(nine), from_time="12:00", to_time="12:30")
+    move = {"action": "reschedule", "slot_id": str(noon)}
+    if by == "staff":
+        moved = await api.patch(
+            f"/admin/v1/bookings/{held['id']}", token=token(["manager"]), json=move
+        )
+    else:
+        token_ = held["manage_token"]
+        moved = await api.post(f"/v1/manage/{token_}/reschedule", json={"slot_id": str(noon)})
+    assert (moved.status, moved.code) == (409, "SLOT_FULL")
+    assert await _statuses(db) == ["offered"]
+    offer = await db.fetchval("SELECT slot_id FROM bookings WHERE waitlist_entry_id IS NOT NULL")
+    assert offer == noon
+    assert (
+        await db.fetchval("SELECT slot_id FROM bookings WHERE id = $1", uuid.UUID(held["id"]))
+        == held_slot
+    )
 
 
 async def test_a_cancel_offers_the_neighbours_its_buffer_frees(
