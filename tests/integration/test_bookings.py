@@ -14,9 +14,9 @@ from actors.main import broker
 from common import keys
 from common.settings import Settings
 from db.invariants import violations
-from domain.commands import HoldCommand
 from tests.support import rows
 from tests.support.api import Api, Response, token
+from tests.support.commands import hold_command
 from tests.support.exposure import expose
 from web.app import create_app
 from workers import lanes
@@ -79,22 +79,7 @@ async def test_a_queued_command_postgres_refuses_holds_up_no_one_behind_it(
 ) -> None:
     """A command the web should never have let through (here a subject with a NUL, now
     refused at the door) is answered INTERNAL and taken off; the hold behind it is applied."""
-    poison = HoldCommand(
-        command_id=str(uuid.uuid4()),
-        booking_id=str(uuid.uuid4()),
-        slot_id=str(slot),
-        subject="desk\x00",
-        key=str(uuid.uuid4()),
-        digest="d",
-        name="Ann",
-        phone="sealed",
-        email=None,
-        phone_hash="h",
-        notes=None,
-        request_id=None,
-        reply_to="replies:nobody",
-        staff=True,
-    )
+    poison = hold_command(slot_id=str(slot), subject="desk\x00", key=str(uuid.uuid4()), staff=True)
     queued = redis.Redis.from_url(settings.redis_url)
     *queue, _wake = lanes.append(lanes.lane_for(None, slot), poison)  # the walk-in wakes
     for name, *args in queue:

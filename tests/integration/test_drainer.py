@@ -21,6 +21,7 @@ from common.settings import Settings
 from domain.commands import Change, Command, HoldCommand
 from tests.support import rows
 from tests.support.api import Api, token
+from tests.support.commands import hold_command
 from tests.support.exposure import expose
 from web.state import BROKER
 from workers import lanes
@@ -66,24 +67,6 @@ class Recorder:
     def refuse(self, command: Command, error: BaseException) -> lanes.Publish:
         self.refused.append(command.command_id)
         return lambda pipe: None
-
-
-def _command() -> HoldCommand:
-    return HoldCommand(
-        command_id=str(uuid.uuid4()),
-        booking_id=str(uuid.uuid4()),
-        slot_id=str(uuid.uuid4()),
-        subject="visitor",
-        key="k",
-        digest="d",
-        name="Ann",
-        phone="sealed",
-        email=None,
-        phone_hash="h",
-        notes=None,
-        request_id=None,
-        reply_to="replies:test",
-    )
 
 
 @pytest.fixture
@@ -143,7 +126,7 @@ async def test_a_parked_drainer_applies_a_new_command_without_a_message(client: 
     drainer = Drainer(client, recorder)
     await _claimed(client)
     await asyncio.sleep(2 * lanes.PARK_SECONDS)  # idle: parked, renewing its claim
-    command = _command()
+    command = hold_command()
     woken = await _append(client, command)
     await _until(lambda: recorder.applied == [command.command_id], "never applied")
     assert not woken
@@ -158,7 +141,7 @@ async def test_a_change_queued_behind_a_hold_is_applied_in_the_next_batch(
     """A batch takes a lane's holds or its changes, never both: the lane is marked ready
     again when released, so the change does not wait for the scheduler's sweep."""
     recorder = Recorder()
-    hold = _command()
+    hold = hold_command()
     change = Change(
         command_id=str(uuid.uuid4()),
         kind="confirm",
@@ -184,8 +167,8 @@ async def test_a_change_queued_behind_a_hold_is_applied_in_the_next_batch(
 
 
 async def test_without_a_live_drainer_the_web_sends_a_message(client: Redis) -> None:
-    assert await _append(client, _command())
-    assert not await _append(client, _command())  # one message wakes a drainer for both
+    assert await _append(client, hold_command())
+    assert not await _append(client, hold_command())  # one message wakes a drainer for both
 
 
 async def test_a_newer_drainer_ends_the_older_one(client: Redis) -> None:
@@ -194,7 +177,7 @@ async def test_a_newer_drainer_ends_the_older_one(client: Redis) -> None:
     newer_recorder = Recorder()
     newer = Drainer(client, newer_recorder)
     await asyncio.wait_for(older.task, WAIT_SECONDS)
-    command = _command()
+    command = hold_command()
     await _append(client, command)
     await _until(lambda: newer_recorder.applied == [command.command_id], "never applied")
     assert older.relays == 0
@@ -223,12 +206,12 @@ async def test_a_drainer_at_the_end_of_its_life_relays_holding_its_claim(
     await asyncio.wait_for(drainer.task, WAIT_SECONDS)
     assert drainer.relays == 1
     assert await client.exists(keys.DRAIN_WAKE) == 1  # the web sends nothing meanwhile
-    assert not await _append(client, _command())
+    assert not await _append(client, hold_command())
 
 
 async def test_more_lanes_than_a_batch_takes_send_one_helper(client: Redis) -> None:
     recorder = Recorder()
-    commands = [_command() for _ in range(lanes.LANES_PER_BATCH + 5)]
+    commands = [hold_command() for _ in range(lanes.LANES_PER_BATCH + 5)]
     for n, command in enumerate(commands):
         async with client.pipeline(transaction=False) as pipe:
             for name, *args in lanes.append(f"lane-{n}", command):
@@ -243,7 +226,7 @@ async def test_more_lanes_than_a_batch_takes_send_one_helper(client: Redis) -> N
 
 async def test_a_helper_drains_what_is_ready_and_ends(client: Redis) -> None:
     recorder = Recorder()
-    command = _command()
+    command = hold_command()
     await _append(client, command)
     await asyncio.wait_for(
         lanes.help_drain(client, recorder, recorder.refuse, lambda: None), WAIT_SECONDS
@@ -255,7 +238,7 @@ async def test_a_helper_drains_what_is_ready_and_ends(client: Redis) -> None:
 async def test_a_command_postgres_refuses_is_answered_and_leaves_its_lane(
     client: Redis,
 ) -> None:
-    first, poison, last = _command(), _command(), _command()
+    first, poison, last = hold_command(), hold_command(), hold_command()
     for command in (first, poison, last):
         await _append(client, command)
     recorder = Recorder(failing=frozenset({poison.command_id}))
@@ -271,7 +254,7 @@ async def test_a_lone_command_refused_once_is_tried_again_before_it_is_refused(
     client: Redis,
 ) -> None:
     """As when a second drainer committed it meanwhile: the retry finds its reply."""
-    command = _command()
+    command = hold_command()
     await _append(client, command)
     recorder = Recorder(failing=frozenset({command.command_id}), times=1)
     await asyncio.wait_for(
@@ -282,7 +265,7 @@ async def test_a_lone_command_refused_once_is_tried_again_before_it_is_refused(
 
 
 async def test_a_lane_failing_for_any_other_reason_keeps_every_command(client: Redis) -> None:
-    commands = [_command() for _ in range(3)]
+    commands = [hold_command() for _ in range(3)]
     for command in commands:
         await _append(client, command)
     failing = frozenset({commands[1].command_id})
