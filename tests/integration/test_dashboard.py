@@ -93,16 +93,17 @@ async def test_dashboard_takes_as_long_for_an_unknown_email_as_for_a_staff_one(
 ) -> None:
     await create_staff(settings.database_url, "boss@example.org", "s3cret-pass", ["admin"])
 
-    def median_seconds(user: str) -> float:
-        timings = []
-        for attempt in range(5):
-            started = time.perf_counter()
-            _status(dashboard, _basic(user, f"wrong {attempt}"))
-            timings.append(time.perf_counter() - started)
-        return statistics.median(timings)
+    def medians() -> tuple[float, float]:
+        timings: dict[str, list[float]] = {"boss@example.org": [], "nobody@example.org": []}
+        for attempt in range(5):  # taken in turns, so a swing in the machine's load hits both
+            for user, taken in timings.items():
+                started = time.perf_counter()
+                _status(dashboard, _basic(user, f"wrong {attempt}"))
+                taken.append(time.perf_counter() - started)
+        staff, unknown = (statistics.median(taken) for taken in timings.values())
+        return staff, unknown
 
-    staff = await asyncio.to_thread(median_seconds, "boss@example.org")
-    unknown = await asyncio.to_thread(median_seconds, "nobody@example.org")
+    staff, unknown = await asyncio.to_thread(medians)
     assert 1 / 3 < unknown / staff < 3, f"staff {staff:.3f} s, unknown {unknown:.3f} s"
 
 

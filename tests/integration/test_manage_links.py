@@ -166,9 +166,10 @@ async def test_the_link_cancels_after_the_visitor_session_expired(
     settings: Settings,
 ) -> None:
     (slot,) = await _slots(db, location, None, 1)
-    # Long enough to be shown the slot and hold it on a busy machine; then it runs out.
+    # Long enough to be shown the slot and hold it on a busy machine (expiry is rounded
+    # down to the second); then it runs out.
     session = issue_session_token(
-        settings.jwt_secret, settings.jwt_issuer, str(uuid.uuid4()), ttl_seconds=3
+        settings.jwt_secret, settings.jwt_issuer, str(uuid.uuid4()), ttl_seconds=6
     )
     booking = await _hold(api, db, slot, visitor=session)
     path = f"/v1/bookings/{booking['id']}"

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import dramatiq
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from actors.reminders import send_due
 from common.settings import Settings
@@ -171,6 +171,9 @@ async def test_scanners_side_by_side_send_each_reminder_once(
                 return written
 
     try:
+        for engine in engines:  # connected before the race, so none starts late
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
         counts = await asyncio.gather(*(scan(e) for e in engines))
     finally:
         for engine in engines:

@@ -135,16 +135,16 @@ async def test_an_offer_ends_with_the_exposure_ttl(
 async def test_showing_a_slot_again_renews_its_offer(
     settings: Settings, worker: dramatiq.Worker, slot: uuid.UUID, db: asyncpg.Connection
 ) -> None:
-    """Shown at 0 s and again at 1.5 s with a 2 s TTL, the slot may be held at 2.5 s."""
-    brief = settings.model_copy(update={"exposure_cache_ttl_seconds": 2})
+    """Shown at 0 s and again at 3 s with a 4 s TTL, the slot may be held at 5 s."""
+    brief = settings.model_copy(update={"exposure_cache_ttl_seconds": 4})
     client = TestClient(TestServer(create_app(brief)))
     await client.start_server()
     try:
         api, visitor = Api(client), token(["user"])
         await expose(api, db, visitor, slot)
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(3)
         await expose(api, db, visitor, slot)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2)
         held = await api.post("/v1/bookings", token=visitor, json=_body(slot))
         assert held.status == 201, held.json
     finally:

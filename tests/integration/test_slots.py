@@ -419,10 +419,10 @@ async def test_change_from_another_connection_is_seen_promptly(api: Api, db: asy
 async def test_lapsing_hold_frees_the_slot_without_any_write(api: Api, db: asyncpg.Connection):
     location_id = await _location(db)
     slot_id = await _slot(db, location_id, _at(9))
-    await _hold(db, slot_id, dt.timedelta(seconds=1))
+    await _hold(db, slot_id, dt.timedelta(seconds=3))
     visitor = token(["user"])
     assert (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 0
-    deadline = asyncio.get_running_loop().time() + 5
+    deadline = asyncio.get_running_loop().time() + 8
     while (await _exposed(api, visitor, location_id=str(location_id)))["total_available"] == 0:
         assert asyncio.get_running_loop().time() < deadline, "the lapsed hold still counts"
         await asyncio.sleep(0.1)

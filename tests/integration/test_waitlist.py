@@ -360,6 +360,7 @@ async def test_slots_generation_creates_go_to_the_waitlist_first(
     assert await _statuses(db) == ["offered"]
 
 
+@pytest.mark.booking_wait(30)
 async def test_cancels_and_holds_racing_a_waitlist_never_oversell_nor_offer_twice(
     api: Api,
     worker: dramatiq.Worker,
