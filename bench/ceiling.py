@@ -21,22 +21,19 @@ import argparse
 import asyncio
 import multiprocessing
 import statistics
-import subprocess
-import sys
-import time
 import uuid
 
 import asyncpg
 import jwt
 import orjson
 import redis.asyncio as aioredis
-import requests
 import uvloop
 from aiohttp import web
 
+from bench import plain_server
 from bench.holds import CROWD, JWT_SECRET, _slots, sessions, tokens
 from bench.load import Figures, drive
-from db.migrate import upgrade
+from bench.services import migrated, wait_listening
 from tests.support.platform import free_port
 from tests.support.services import Services
 
@@ -176,19 +173,8 @@ def _start(kind: str, port: int, services: Services) -> list[multiprocessing.Pro
         processes.append(multiprocessing.Process(target=_run_drainer, args=args))
     for process in processes:
         process.start()
-    _wait_listening(port)
+    wait_listening(port)
     return processes
-
-
-def _wait_listening(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def _round(
@@ -223,18 +209,8 @@ def _ratio(scenario: str, ours: Figures, theirs: Figures) -> float:
 
 
 def run(duration: float = 8, rounds: int = 3, kinds: tuple[str, ...] = KINDS) -> dict:
-    services = Services()
-    services.start()
-    plain = None
-    try:
-        upgrade(services.database_url)
-        plain_port = free_port()
-        plain = subprocess.Popen(
-            [sys.executable, "-m", "bench.plain_server", str(plain_port), services.database_url]
-        )
-        _wait_listening(plain_port)
+    with migrated() as services, plain_server.running(services.database_url) as plain_url:
         visitors = {"platform": tokens(), "crowd": sessions(CROWD)}
-        plain_url = f"http://127.0.0.1:{plain_port}"
         ratios: dict[str, list[float]] = {kind: [] for kind in kinds}
         for _ in range(rounds):
             for kind in kinds:
@@ -245,11 +221,6 @@ def run(duration: float = 8, rounds: int = 3, kinds: tuple[str, ...] = KINDS) ->
                 f" ({', '.join(f'{r:.2f}' for r in measured)})"
             )
         return {kind: {"median": statistics.median(r), "ratios": r} for kind, r in ratios.items()}
-    finally:
-        if plain is not None:
-            plain.terminate()
-            plain.wait(10)
-        services.stop()
 
 
 def main() -> None:

@@ -10,12 +10,11 @@ import time
 
 import asyncpg
 
+from bench.services import migrated
 from common.ids import new_id
 from db.engine import create_engine
 from db.expiry import expire_overdue
 from db.invariants import violations
-from db.migrate import upgrade
-from tests.support.services import Services
 
 SLOTS = 100
 
@@ -64,15 +63,10 @@ async def _expire(url: str) -> tuple[float, int]:
 
 def run(duration: float | None = None, holds: int = 10_000) -> dict:
     """A fixed amount of work, so `duration` (the runner's common argument) is not used."""
-    services = Services()
-    services.start()
-    try:
-        upgrade(services.database_url)
+    with migrated() as services:
         asyncio.run(_arrange(services.database_url, holds))
         seconds, expired = asyncio.run(_expire(services.database_url))
         broken = asyncio.run(violations(services.database_url))
-    finally:
-        services.stop()
     print(
         f"expiry: {expired} overdue holds expired in {seconds * 1000:.0f} ms (target < 1000 ms);"
         f" invariant violations {len(broken)}"

@@ -22,7 +22,6 @@ import datetime as dt
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,11 +37,11 @@ import asyncpg
 import uvloop
 from aiohttp import web
 
+from bench.services import migrated
 from common.ids import new_id
 from common.pii import generate_key
 from common.tokens import issue_token
-from db.migrate import upgrade
-from tests.support.services import Services
+from tests.support.platform import free_port
 
 ZONE = ZoneInfo("Asia/Dubai")
 JWT_SECRET = "bench-secret-" + "x" * 32
@@ -80,12 +79,6 @@ class Figures:
             f"{name:<14} {self.requests_per_second:>9.0f} req/s   p50 {self.p50_ms:6.2f} ms"
             f"   p95 {self.p95_ms:6.2f} ms   p99 {self.p99_ms:6.2f} ms   errors {self.errors}"
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _seed(database_url: str, people: int) -> tuple[uuid.UUID, dt.date]:
@@ -223,52 +216,50 @@ def run(
     visitors: int = 200,
     server_processes: int = 1,
 ) -> dict:
-    services = Services()
-    services.start()
-    processes: list[subprocess.Popen] = []
-    try:
-        upgrade(services.database_url)
-        location_id, first_day = asyncio.run(_seed(services.database_url, people))
-        app_port, bare_port, uvloop_port = _free_port(), _free_port(), _free_port()
-        env = {
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
-            "JWT_SECRET": JWT_SECRET,
-            "PII_KEY": f"k1:{generate_key()}",
-            "EXPOSURE_SALT": "bench-salt",
-            "HTTP_PORT": str(app_port),
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMIT_USER_GET": "100000000/minute",
-        }
-        processes.append(_start(["-m", "web"], {**env, "WEB_PROCESSES": str(server_processes)}))
-        for _ in range(server_processes):
-            processes.append(_start(["-m", "bench.exposure", "--serve-bare", str(bare_port)], {}))
-            processes.append(
-                _start(["-m", "bench.exposure", "--serve-bare-uvloop", str(uvloop_port)], {})
-            )
-        day = first_day + dt.timedelta(days=2)
-        slots_url = f"http://127.0.0.1:{app_port}/v1/slots?location_id={location_id}&date={day}"
-        bare_url = f"http://127.0.0.1:{bare_port}/"
-        uvloop_url = f"http://127.0.0.1:{uvloop_port}/"
-        asyncio.run(_wait_ready(f"http://127.0.0.1:{app_port}/healthz"))
-        asyncio.run(_wait_ready(bare_url))
-        asyncio.run(_wait_ready(uvloop_url))
-        tokens = [
-            issue_token(JWT_SECRET, "general-scheduler", f"visitor-{i}", ["user"], 3600)
-            for i in range(visitors)
-        ]
-        asyncio.run(_warm(slots_url, tokens))
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
-            tokens_file.write("\n".join(tokens) + "\n")
-        bare = _measure(bare_url, tokens_file.name, connections, duration)
-        bare_uvloop = _measure(uvloop_url, tokens_file.name, connections, duration)
-        floor = _measure(slots_url + "&floor=1", tokens_file.name, connections, duration)
-        slots = _measure(slots_url, tokens_file.name, connections, duration)
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(10)
-        services.stop()
+    with migrated() as services:
+        processes: list[subprocess.Popen] = []
+        try:
+            location_id, first_day = asyncio.run(_seed(services.database_url, people))
+            app_port, bare_port, uvloop_port = free_port(), free_port(), free_port()
+            env = {
+                "DATABASE_URL": services.database_url,
+                "REDIS_URL": services.redis_url,
+                "JWT_SECRET": JWT_SECRET,
+                "PII_KEY": f"k1:{generate_key()}",
+                "EXPOSURE_SALT": "bench-salt",
+                "HTTP_PORT": str(app_port),
+                "LOG_LEVEL": "WARNING",
+                "RATE_LIMIT_USER_GET": "100000000/minute",
+            }
+            processes.append(_start(["-m", "web"], {**env, "WEB_PROCESSES": str(server_processes)}))
+            for _ in range(server_processes):
+                bare_args = ["-m", "bench.exposure", "--serve-bare", str(bare_port)]
+                processes.append(_start(bare_args, {}))
+                processes.append(
+                    _start(["-m", "bench.exposure", "--serve-bare-uvloop", str(uvloop_port)], {})
+                )
+            day = first_day + dt.timedelta(days=2)
+            slots_url = f"http://127.0.0.1:{app_port}/v1/slots?location_id={location_id}&date={day}"
+            bare_url = f"http://127.0.0.1:{bare_port}/"
+            uvloop_url = f"http://127.0.0.1:{uvloop_port}/"
+            asyncio.run(_wait_ready(f"http://127.0.0.1:{app_port}/healthz"))
+            asyncio.run(_wait_ready(bare_url))
+            asyncio.run(_wait_ready(uvloop_url))
+            tokens = [
+                issue_token(JWT_SECRET, "general-scheduler", f"visitor-{i}", ["user"], 3600)
+                for i in range(visitors)
+            ]
+            asyncio.run(_warm(slots_url, tokens))
+            with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
+                tokens_file.write("\n".join(tokens) + "\n")
+            bare = _measure(bare_url, tokens_file.name, connections, duration)
+            bare_uvloop = _measure(uvloop_url, tokens_file.name, connections, duration)
+            floor = _measure(slots_url + "&floor=1", tokens_file.name, connections, duration)
+            slots = _measure(slots_url, tokens_file.name, connections, duration)
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(10)
     generator = "wrk" if shutil.which("wrk") else "aiohttp client"
     print(
         f"GET /v1/slots, warm caches, {connections} connections, {duration:.0f} s each,"

@@ -16,11 +16,10 @@ import time
 
 import asyncpg
 
+from bench.services import migrated
 from common.ids import new_id
 from db.engine import create_engine
 from db.generation import reconcile
-from db.migrate import upgrade
-from tests.support.services import Services
 
 FIRST = dt.date(2031, 1, 6)
 
@@ -83,16 +82,11 @@ async def _copy(url: str) -> tuple[float, int]:
 
 def run(duration: float | None = None, people: int = 50, days: int = 365) -> dict:
     """A fixed amount of work, so `duration` (the runner's common argument) is not used."""
-    services = Services()
-    services.start()
-    try:
-        upgrade(services.database_url)
+    with migrated() as services:
         location = asyncio.run(_arrange(services.database_url, people))
         first_seconds, slots = asyncio.run(_generate(services.database_url, location, days))
         again_seconds, _ = asyncio.run(_generate(services.database_url, location, days))
         copy_seconds, copied = asyncio.run(_copy(services.database_url))
-    finally:
-        services.stop()
     figures = {
         "slots": slots,
         "generation_per_second": slots / first_seconds,

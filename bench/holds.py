@@ -27,10 +27,7 @@ import asyncio
 import datetime as dt
 import json
 import math
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 
@@ -38,13 +35,14 @@ import aiohttp
 import asyncpg
 import requests
 
+from bench import plain_server
 from bench.load import Figures, drive, visitor_address
+from bench.services import migrated
 from common.ids import new_id
 from common.pii import generate_key
 from common.tokens import issue_session_token, issue_token
 from db.invariants import violations
-from db.migrate import upgrade
-from tests.support.platform import Platform, free_port
+from tests.support.platform import Platform
 from tests.support.services import Services
 
 JWT_SECRET = "bench-secret-" + "x" * 64
@@ -178,20 +176,10 @@ IDLE_SILENCE_SECONDS = 5.0
 def run(
     duration: float = 10, connections: int = 64, scenarios: tuple[str, ...] = SCENARIOS
 ) -> dict:
-    services = Services()
-    services.start()
-    plain: subprocess.Popen | None = None
-    try:
-        upgrade(services.database_url)
+    with migrated() as services, plain_server.running(services.database_url) as plain_url:
         env = platform_env(services)
-        plain_port = free_port()
-        plain = subprocess.Popen(
-            [sys.executable, "-m", "bench.plain_server", str(plain_port), services.database_url],
-            env={**os.environ},
-        )
         visitors = tokens()
         results: dict = {}
-        plain_url = f"http://127.0.0.1:{plain_port}"
         with Platform(env=dict(env), worker_processes=1, worker_threads=8) as platform:
             platform.start("web", "worker", "scheduler")
             if "idle" in scenarios:
@@ -210,11 +198,6 @@ def run(
         results["violations"] = len(broken)
         print(f"invariant violations (oversell or counter drift): {len(broken)}")
         return results
-    finally:
-        if plain is not None:
-            plain.terminate()
-            plain.wait(10)
-        services.stop()
 
 
 def _against_plain(

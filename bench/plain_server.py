@@ -3,13 +3,18 @@
 python -m bench.plain_server PORT DATABASE_URL
 """
 
+import contextlib
+import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
 from aiohttp import web
 
+from bench.services import wait_listening
 from common.ids import new_id
+from tests.support.platform import free_port
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 
@@ -52,6 +57,21 @@ def main() -> None:
     app.cleanup_ctx.append(_pool)
     app.router.add_post("/hold", hold)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+@contextlib.contextmanager
+def running(database_url: str) -> Iterator[str]:
+    """This server in a process of its own until the block ends; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.plain_server", str(port), database_url]
+    )
+    try:
+        wait_listening(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 if __name__ == "__main__":

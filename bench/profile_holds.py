@@ -15,9 +15,8 @@ import threading
 
 from bench.holds import CROWD, _days, _expose_crowd, _slots, expose, platform_env, sessions, tokens
 from bench.load import drive
-from db.migrate import upgrade
+from bench.services import migrated
 from tests.support.platform import Platform
-from tests.support.services import Services
 
 
 def _record(pid: int, name: str, seconds: float) -> str:
@@ -56,40 +55,37 @@ def main() -> None:
     parser.add_argument("scenario", choices=["slot", "drop", "crowd"])
     parser.add_argument("--seconds", type=float, default=15)
     args = parser.parse_args()
-    services = Services()
-    services.start()
-    try:
-        upgrade(services.database_url)
-        with Platform(env=platform_env(services), worker_processes=1, worker_threads=8) as p:
-            p.start("web", "worker", "scheduler")
-            count, capacity = (1, 30_000) if args.scenario == "slot" else (10, 1)
-            slots = asyncio.run(_slots(services.database_url, count, capacity))
-            mode = "platform"
-            if args.scenario == "crowd":
-                visitors, mode = sessions(CROWD), "crowd"
-                days = asyncio.run(_days(services.database_url, slots))
-                asyncio.run(_expose_crowd(p.base_url, days, visitors))
-            else:
-                visitors = tokens()
-                expose(p.base_url, services.database_url, slots, visitors)
-            outputs = {}
-            threads = [
-                threading.Thread(
-                    target=lambda n=name: outputs.__setitem__(
-                        n, _record(p.processes[n].pid, n, args.seconds - 2)
-                    )
+    with (
+        migrated() as services,
+        Platform(env=platform_env(services), worker_processes=1, worker_threads=8) as p,
+    ):
+        p.start("web", "worker", "scheduler")
+        count, capacity = (1, 30_000) if args.scenario == "slot" else (10, 1)
+        slots = asyncio.run(_slots(services.database_url, count, capacity))
+        mode = "platform"
+        if args.scenario == "crowd":
+            visitors, mode = sessions(CROWD), "crowd"
+            days = asyncio.run(_days(services.database_url, slots))
+            asyncio.run(_expose_crowd(p.base_url, days, visitors))
+        else:
+            visitors = tokens()
+            expose(p.base_url, services.database_url, slots, visitors)
+        outputs = {}
+        threads = [
+            threading.Thread(
+                target=lambda n=name: outputs.__setitem__(
+                    n, _record(p.processes[n].pid, n, args.seconds - 2)
                 )
-                for name in ("web", "worker")
-            ]
-            for thread in threads:
-                thread.start()
-            print(drive(p.base_url, mode, slots, visitors, "prof", args.seconds).line("platform"))
-            for thread in threads:
-                thread.join()
-            for name, path in outputs.items():
-                _top(path, name)
-    finally:
-        services.stop()
+            )
+            for name in ("web", "worker")
+        ]
+        for thread in threads:
+            thread.start()
+        print(drive(p.base_url, mode, slots, visitors, "prof", args.seconds).line("platform"))
+        for thread in threads:
+            thread.join()
+        for name, path in outputs.items():
+            _top(path, name)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,10 @@ import time
 
 import asyncpg
 
+from bench.services import migrated
 from db import reminders
 from db.engine import create_engine
-from db.migrate import upgrade
 from tests.support import rows
-from tests.support.services import Services
 
 OFFSETS = (86400, 7200)
 
@@ -61,15 +60,10 @@ async def _events(url: str) -> tuple[int, int]:
 
 def run(duration: float | None = None, count: int = 100_000) -> dict:
     """A fixed amount of work, so `duration` (the runner's common argument) is not used."""
-    services = Services()
-    services.start()
-    try:
-        upgrade(services.database_url)
+    with migrated() as services:
         asyncio.run(_arrange(services.database_url, count))
         seconds, claimed, written = asyncio.run(_claim_all(services.database_url))
         events, pairs = asyncio.run(_events(services.database_url))
-    finally:
-        services.stop()
     print(
         f"reminders: {claimed} due reminders claimed and {written} events written in"
         f" {seconds:.2f} s ({claimed / seconds:,.0f}/s; target: seconds);"

@@ -23,11 +23,10 @@ import aiohttp
 import psutil
 
 from bench.holds import JWT_SECRET, _days, _slots, platform_env
+from bench.services import migrated
 from common.tokens import issue_token
 from db.invariants import violations
-from db.migrate import upgrade
 from tests.support.platform import Platform
-from tests.support.services import Services
 
 SLOTS = 200
 CAPACITY = 30_000
@@ -119,10 +118,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
-    services = Services()
-    services.start()
-    try:
-        upgrade(services.database_url)
+    with migrated() as services:
         env = {
             **platform_env(services),
             "RATE_LIMIT_ADMIN": "100000000/minute",
@@ -150,8 +146,6 @@ def main() -> None:
                 )
         broken = asyncio.run(violations(services.database_url))
         print(f"invariant violations (oversell or counter drift): {len(broken)}")
-    finally:
-        services.stop()
 
 
 if __name__ == "__main__":

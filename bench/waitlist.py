@@ -16,12 +16,11 @@ import time
 
 import asyncpg
 
+from bench.services import migrated
 from common.ids import new_id
 from db.engine import create_engine
 from db.expiry import expire_overdue
 from db.invariants import violations
-from db.migrate import upgrade
-from tests.support.services import Services
 
 SLOTS = 100
 
@@ -98,16 +97,11 @@ async def _outcome(url: str) -> tuple[int, bool]:
 
 def run(duration: float | None = None, entries: int = 10_000) -> dict:
     """A fixed amount of work, so `duration` (the runner's common argument) is not used."""
-    services = Services()
-    services.start()
-    try:
-        upgrade(services.database_url)
+    with migrated() as services:
         asyncio.run(_arrange(services.database_url, entries))
         seconds, freed = asyncio.run(_drain(services.database_url))
         offered, in_order = asyncio.run(_outcome(services.database_url))
         broken = asyncio.run(violations(services.database_url))
-    finally:
-        services.stop()
     print(
         f"waitlist drain: {freed} places freed at once, {offered} offered in {seconds:.2f} s"
         f" ({offered / seconds:.0f} offers/s; target: every place offered in under 5 s);"

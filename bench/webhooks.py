@@ -31,11 +31,10 @@ import requests
 
 from bench.holds import _slots, platform_env, tokens
 from bench.load import Figures, drive
+from bench.services import migrated
 from common.ids import new_id
 from common.tokens import issue_token
-from db.migrate import upgrade
 from tests.support.platform import ROOT, Platform, free_port
-from tests.support.services import Services
 
 EVENT_TYPE = "booking.confirmed"
 """What the webhooks subscribe to; the holds of the load emit `booking.created`, so the
@@ -129,10 +128,7 @@ class Round:
 
 
 def run(duration: float = 8, events: int = 10_000, connections: int = 16, rounds: int = 3) -> dict:
-    services = Services()
-    services.start()
-    try:
-        upgrade(services.database_url)
+    with migrated() as services:
         env = {
             **platform_env(services),
             "WEBHOOK_ALLOW_HTTP": "true",
@@ -174,8 +170,6 @@ def run(duration: float = 8, events: int = 10_000, connections: int = 16, rounds
                 return Round(quiet, fan_out, rate, throughout)
 
             measured = [one_round(n) for n in range(rounds)]
-    finally:
-        services.stop()
     return _report(measured, events)
 
 

@@ -8,19 +8,15 @@ import asyncio
 
 from bench.holds import _slots, platform_env, tokens
 from bench.load import drive
-from db.migrate import upgrade
+from bench.services import migrated
 from tests.support.platform import Platform
-from tests.support.services import Services
 
 LANES = 200
 
 
 def run(duration: float = 6, connections: int = 64) -> dict:
-    services = Services()
-    services.start()
     results: dict = {}
-    try:
-        upgrade(services.database_url)
+    with migrated() as services:
         env = platform_env(services)
         visitors = tokens()
         for processes in (1, 2, 3, 4):
@@ -33,8 +29,6 @@ def run(duration: float = 6, connections: int = 64) -> dict:
                 )  # fmt: skip
             results[f"workers_{processes}"] = figures.as_dict()
             print(figures.line(f"{processes} worker process(es)"))
-    finally:
-        services.stop()
     return results
 
 
