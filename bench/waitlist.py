@@ -61,11 +61,12 @@ async def _arrange(url: str, entries: int) -> None:
             "waitlist_entries",
             records=[
                 (new_id(), location, start.date(), day_start, day_start + dt.timedelta(days=1),
-                 f"visitor-{n}", "Waiting", "k1:x", f"w{n}", f"token-{n}")
+                 f"visitor-{n}", "Waiting", "k1:x", f"w{n}", "k1:x", f"token-{n}")
                 for n in range(entries)
             ],
             columns=["id", "location_id", "date", "window_start", "window_end", "user_id",
-                     "customer_name", "customer_phone", "phone_hash", "manage_token_hash"],
+                     "customer_name", "customer_phone", "phone_hash", "manage_token",
+                     "manage_token_hash"],
         )  # fmt: skip
     finally:
         await conn.close()
