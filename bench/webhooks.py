@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import asyncpg
 import requests
 
-from bench.holds import _slots, platform_env, tokens
+from bench.holds import _slots, expose, platform_env, tokens
 from bench.load import Figures, drive
 from bench.services import migrated
 from common.ids import new_id
@@ -147,6 +147,7 @@ def run(duration: float = 8, events: int = 10_000, connections: int = 16, rounds
                 """The booking path under load while `events` events are published."""
                 slot = asyncio.run(_slots(services.database_url, 1, HOLD_CAPACITY))
                 asyncio.run(_emit(services.database_url, events))
+                expose(platform.base_url, services.database_url, slot, visitors)
                 return drive(
                     platform.base_url, "platform", slot, visitors, name, duration, connections
                 )
