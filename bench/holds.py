@@ -219,8 +219,8 @@ def _against_plain(
         asyncio.run(_expose_crowd(base_url, asyncio.run(_days(database_url, ours)), visitors))
     else:
         expose(base_url, database_url, ours, visitors)
-    baseline = drive(plain_url, "plain", theirs, [], name, duration, connections)
-    measured = drive(base_url, mode, ours, visitors, name, duration, connections)
+    baseline = drive(plain_url, "plain", theirs, [], name, duration, connections).require_holds()
+    measured = drive(base_url, mode, ours, visitors, name, duration, connections).require_holds()
     _report(name, measured, baseline)
     return {"platform": measured.as_dict(), "plain": baseline.as_dict()}
 
@@ -277,7 +277,8 @@ def _hot_drop(
         platform.start("web", "worker", "scheduler")
         slots = asyncio.run(_slots(database_url, 10, 1))
         expose(platform.base_url, database_url, slots, visitors)
-        return drive(platform.base_url, "platform", slots, visitors, name, duration, connections)
+        figures = drive(platform.base_url, "platform", slots, visitors, name, duration, connections)
+        return figures.require_holds()
 
 
 def _enforced_vs_not(

@@ -85,6 +85,13 @@ class Figures:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def require_holds(self) -> "Figures":
+        """These figures, for a load that must hold slots: one that was only refused (slots
+        never shown, say) measured the refusal path, not the one it names."""
+        if not self.created:
+            raise RuntimeError(f"no hold succeeded: {self.refused} refused, {self.pending} pending")
+        return self
+
 
 def visitor_address(index: int) -> str:
     """The address the "crowd" mode gives the visitor of `tokens[index]`."""

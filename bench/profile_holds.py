@@ -81,7 +81,8 @@ def main() -> None:
         ]
         for thread in threads:
             thread.start()
-        print(drive(p.base_url, mode, slots, visitors, "prof", args.seconds).line("platform"))
+        figures = drive(p.base_url, mode, slots, visitors, "prof", args.seconds).require_holds()
+        print(figures.line("platform"))
         for thread in threads:
             thread.join()
         for name, path in outputs.items():

@@ -150,7 +150,7 @@ def run(duration: float = 8, events: int = 10_000, connections: int = 16, rounds
                 expose(platform.base_url, services.database_url, slot, visitors)
                 return drive(
                     platform.base_url, "platform", slot, visitors, name, duration, connections
-                )
+                ).require_holds()
 
             def one_round(n: int) -> Round:
                 quiet = holds(f"quiet-{n}")

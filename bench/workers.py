@@ -27,7 +27,7 @@ def run(duration: float = 6, connections: int = 64) -> dict:
                 figures = drive(
                     platform.base_url, "platform", slots, visitors, f"w{processes}", duration,
                     connections,
-                )  # fmt: skip
+                ).require_holds()  # fmt: skip
             results[f"workers_{processes}"] = figures.as_dict()
             print(figures.line(f"{processes} worker process(es)"))
     return results
